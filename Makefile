@@ -1,0 +1,37 @@
+# Two commands: `make report` (regenerate every report) and `make test`.
+# Each bootstraps a local virtual environment (.venv) on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: report test lab data lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --progress-bar off -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[test]'
+	touch $@
+
+report: $(VENV)/.installed
+	$(BIN)/research report run
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab notebooks/
+
+data: $(VENV)/.installed
+	$(BIN)/research data build --raw ../shared/data/raw
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check research tests benchmarks
+
+clean:
+	rm -rf $(VENV)
