@@ -1,0 +1,248 @@
+"""Ban-impact designs: turn a registry event and a basket into an event study.
+
+Three designs, chosen from the event's targets and date:
+
+* ``products``: a measure on every destination (e.g. the December 2023
+  graphite licensing). Units are destination x product group on the monthly
+  data; the treated group is the basket's, controls are groups no measure in
+  the registry touched inside the window. Period fixed effects absorb common
+  shocks to China's exports, unit fixed effects each destination-product level.
+* ``destinations``: a measure on one destination (e.g. No. 46 on the US).
+  Units are destinations for the basket's group; the target is treated.
+* ``annual``: events before the monthly data start (the 2010 halt to Japan) use
+  the WITS annual HS6 panel, destination x product, with quantities (kg)
+  because the 2011 price spike inflates values. 2010 is the first year of
+  data and is already partly treated (21 September to 20 November), so it is
+  the reference year: the estimates say how Japan's flows moved after 2010
+  relative to other destinations and cannot identify the 2010 drop itself.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+
+from research import datasets
+from research.errors import IdentificationWarning, ParameterError
+from research.estimate.event_study import EventStudyResult, Method, event_study
+from research.reference import baskets as basket_reference
+from research.reference.events import get_event, load_events
+
+MONTHLY_START = pd.Timestamp("2017-01-01")
+
+
+@dataclass
+class BanDesign:
+    """The estimation panel and a plain description of the comparison."""
+
+    panel: pd.DataFrame
+    design: str
+    freq: str
+    event: pd.Timestamp
+    treated_label: str
+    controls: list[str]
+    outcome: str
+    notes: list[str]
+
+
+def event_date(event: pd.Series) -> pd.Timestamp:
+    """The date a measure bites: its effective date, else its announcement date."""
+    date = event["effective"] if pd.notna(event["effective"]) else event["announced"]
+    if pd.isna(date):
+        raise ParameterError(f"event {event['event_id']} has no effective or announced date")
+    return pd.Timestamp(date)
+
+
+def _targets(event: pd.Series) -> list[str]:
+    return [t for t in str(event["targets"]).split(";") if t]
+
+
+def _groups_hit_between(start: pd.Timestamp, end: pd.Timestamp, exclude: str) -> set[str]:
+    """Monthly product groups named by any registry measure dated inside [start, end]."""
+    hit = set()
+    for _, other in load_events().iterrows():
+        if other["event_id"] == exclude or pd.isna(other["basket"]):
+            continue
+        date = other["effective"] if pd.notna(other["effective"]) else other["announced"]
+        if pd.isna(date) or not start <= date <= end:
+            continue
+        for basket in str(other["basket"]).split(";"):
+            group = basket_reference.BASKET_GROUP.get(basket)
+            if group:
+                hit.add(group)
+    return hit
+
+
+def ban_design(event_id: str, basket: str, controls: list[str] | str = "auto",
+               outcome: str = "value_usd", window: tuple[int, int] = (-24, 12),
+               flows: pd.DataFrame | None = None) -> BanDesign:
+    """Build the estimation panel for ``event_id`` and ``basket``.
+
+    Parameters
+    ----------
+    event_id : id in the event registry, e.g. ``"B2"``.
+    basket : named basket, e.g. ``"graphite"``.
+    controls : control product groups (``products`` design) or control destinations
+        as ISO3 (``destinations`` design), or ``"auto"``.
+    outcome : ``"value_usd"`` or ``"quantity"`` (annual design always uses quantity).
+    window : event-time window in months (monthly designs).
+    flows : a tidy trade table to use instead of the bundled one (e.g. refreshed data).
+    """
+    if outcome not in ("value_usd", "quantity"):
+        raise ParameterError(f"outcome={outcome!r} is not one of ['value_usd', 'quantity']")
+    event = get_event(event_id)
+    date = event_date(event)
+    targets = _targets(event)
+    notes: list[str] = []
+    if date < MONTHLY_START:
+        return _annual_design(event, basket, date, targets, controls, flows, notes)
+    group = basket_reference.BASKET_GROUP.get(basket)
+    if group is None:
+        raise ParameterError(f"basket {basket!r} has no monthly product group; baskets with "
+                             f"one: {sorted(basket_reference.BASKET_GROUP)}")
+    monthly = flows if flows is not None else datasets.load("china_exports_monthly")
+    monthly = monthly[(monthly["product_level"] == "group") & (monthly["freq"] == "M")
+                      & (monthly["partner_iso3"] != "WLD")]
+    start = date + pd.DateOffset(months=window[0])
+    end = date + pd.DateOffset(months=window[1])
+    if date > monthly["period"].max():
+        raise ParameterError(f"event {event_id} ({date:%Y-%m}) is after the last month of the "
+                             f"trade data ({monthly['period'].max():%Y-%m}); pull newer data "
+                             "or use the scenario notebook")
+    if targets == ["ALL"] or not targets:
+        if controls == "auto":
+            hit = _groups_hit_between(start, end, exclude=event_id)
+            controls = sorted(set(monthly["product"]) - hit - {group})
+        controls = list(controls)
+        unknown = sorted(set(controls) - set(monthly["product"]))
+        if unknown or not controls:
+            raise ParameterError(f"controls {unknown or controls} are not product groups of "
+                                 f"the monthly data: {sorted(set(monthly['product']))}")
+        panel = monthly[monthly["product"].isin([group, *controls])].copy()
+        panel["unit"] = panel["partner_iso3"] + ":" + panel["product"]
+        panel["treated"] = panel["product"] == group
+        design = "products"
+        notes.append(f"Treated product group {group} against control groups "
+                     f"{', '.join(controls)} for the same destinations, monthly; "
+                     "each group's panel lists the 8 destinations chosen by the source.")
+        treated_label = group
+    else:
+        panel = monthly[monthly["product"] == group].copy()
+        present = sorted(set(targets) & set(panel["partner_iso3"]))
+        if not present:
+            raise ParameterError(f"target(s) {targets} of event {event_id} are not "
+                                 f"destinations of the {group} panel: "
+                                 f"{sorted(set(panel['partner_iso3']))}")
+        if controls != "auto":
+            panel = panel[panel["partner_iso3"].isin([*present, *controls])]
+        panel["unit"] = panel["partner_iso3"]
+        panel["treated"] = panel["partner_iso3"].isin(present)
+        design = "destinations"
+        controls = sorted(set(panel["partner_iso3"]) - set(present))
+        treated_label = ", ".join(present)
+        notes.append(f"Exports of {group} to {treated_label} against other destinations "
+                     f"({', '.join(controls)}), monthly.")
+    post_months = int(((panel["period"] >= date) & (panel["period"] <= end)).sum()
+                      / max(panel["unit"].nunique(), 1))
+    if post_months < 6:
+        message = (f"only {post_months} post-event month(s) in the data: the effect is "
+                   "barely identified")
+        warnings.warn(message, IdentificationWarning, stacklevel=2)
+        notes.append(message[0].upper() + message[1:] + ".")
+    return BanDesign(panel=panel, design=design, freq="M", event=date,
+                     treated_label=treated_label, controls=list(controls), outcome=outcome,
+                     notes=notes)
+
+
+def _annual_design(event: pd.Series, basket: str, date: pd.Timestamp, targets: list[str],
+                   controls, flows: pd.DataFrame | None, notes: list[str]) -> BanDesign:
+    annual = flows if flows is not None else datasets.load("china_exports_annual")
+    annual = annual[(annual["freq"] == "A") & (annual["partner_iso3"] != "WLD")]
+    codes = sorted(set(basket_reference.basket_codes(basket)) & set(annual["product"]))
+    if not codes:
+        raise ParameterError(f"basket {basket!r} has no HS6 line in the annual data "
+                             f"({sorted(set(annual['product']))})")
+    if not targets or targets == ["ALL"]:
+        raise ParameterError(f"event {event['event_id']} has no specific target; the annual "
+                             "design compares a target destination with the others")
+    panel = annual[annual["product"].isin(codes)].copy()
+    if controls != "auto":
+        panel = panel[panel["partner_iso3"].isin([*targets, *controls])]
+    panel["unit"] = panel["partner_iso3"] + ":" + panel["product"]
+    panel["treated"] = panel["partner_iso3"].isin(targets)
+    first_year = panel["period"].min().year
+    event_year = pd.Timestamp(year=date.year, month=1, day=1)
+    if first_year >= date.year:
+        event_year = pd.Timestamp(year=date.year + 1, month=1, day=1)
+        message = (f"the annual data start in {first_year}, the year of the measure "
+                   f"({date:%Y-%m-%d}): {first_year} is the reference year and is itself "
+                   "partly treated, so the estimates show the path after it relative to "
+                   "other destinations; neither the drop within that year nor pre-trends "
+                   "can be identified")
+        warnings.warn(message, IdentificationWarning, stacklevel=3)
+        notes.append(message[0].upper() + message[1:] + ".")
+    notes.append(f"Annual WITS HS6 panel ({', '.join(codes)}), destination x product, "
+                 "quantities in kg (values are inflated by the 2011 price spike); only "
+                 "destination-years reported in WITS are used.")
+    return BanDesign(panel=panel, design="annual", freq="A", event=event_year,
+                     treated_label=", ".join(targets),
+                     controls=sorted(set(panel["partner_iso3"]) - set(targets)),
+                     outcome="quantity", notes=notes)
+
+
+def ban_event_study(event_id: str, basket: str, controls: list[str] | str = "auto",
+                    outcome: str = "value_usd", window: tuple[int, int] = (-24, 12),
+                    anticipation: int = 0, method: Method = "ppml",
+                    flows: pd.DataFrame | None = None) -> tuple[EventStudyResult, BanDesign]:
+    """Event study of a registry event on a basket, clustered by destination.
+
+    Returns the result and the design (panel and description). See :func:`ban_design`.
+    """
+    design = ban_design(event_id, basket, controls, outcome, window, flows)
+    if design.freq == "A":
+        years = design.panel["period"].dt.year
+        annual_window = (min(-1, years.min() - design.event.year),
+                         years.max() - design.event.year)
+        result = event_study(design.panel, outcome=design.outcome, unit="unit", time="period",
+                             treated="treated", event=design.event, freq="A",
+                             window=annual_window, anticipation=0, cluster="partner_iso3",
+                             method=method)
+    else:
+        result = event_study(design.panel, outcome=design.outcome, unit="unit", time="period",
+                             treated="treated", event=design.event, freq="M", window=window,
+                             anticipation=anticipation, cluster="partner_iso3", method=method)
+    result.notes = design.notes + result.notes
+    return result, design
+
+
+def design_series(design: BanDesign) -> pd.DataFrame:
+    """Treated and control flows summed by period, each indexed to its pre-event mean = 100.
+
+    Returns a tidy frame (period, group, value, index_pre_mean_100) for plotting.
+    """
+    panel = design.panel.dropna(subset=[design.outcome])
+    grouped = (panel.assign(group=panel["treated"].map(
+        {True: f"treated: {design.treated_label}", False: "controls"}))
+        .groupby(["period", "group"], as_index=False)[design.outcome].sum()
+        .rename(columns={design.outcome: "value"}))
+    pre = grouped[grouped["period"] < design.event].groupby("group")["value"].mean()
+    grouped["index_pre_mean_100"] = 100 * grouped["value"] / grouped["group"].map(pre)
+    return grouped
+
+
+def event_summary(event: pd.Series) -> str:
+    """A short markdown description of a registry event."""
+    def day(value) -> str:
+        return "–" if pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
+
+    lines = [f"**{event['event_id']}**: {event['measure']}", "",
+             f"- Announced {day(event['announced'])}, effective {day(event['effective'])}, "
+             f"ended or suspended {day(event['end'])}",
+             f"- Authority: {event['authority'] or '–'}; instrument: "
+             f"{event['instrument_no'] or '–'}; type: {event['event_type']}",
+             f"- Targets: {event['targets'] or '–'}; baskets: {event['basket'] or '–'}",
+             "- Sources: " + ", ".join(f"<{u}>" for u in str(event["source_urls"]).split(";")
+                                       if u)]
+    return "\n".join(lines)

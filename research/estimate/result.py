@@ -1,0 +1,91 @@
+"""The Result every estimator returns: ``.tidy()``, ``.summary()``, ``.plot()``.
+
+A student's own estimator fits the report index and the plots by returning a
+:class:`Result` (or a subclass) whose ``table`` has the tidy columns below and
+whose ``headline`` names the term the index should show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+TIDY_COLUMNS = ["term", "estimate", "std_error", "conf_low", "conf_high", "p_value", "n_obs",
+                "method"]
+
+
+def tidy_row(term: str, estimate: float, std_error: float, n_obs: int, method: str,
+             level: float = 0.95) -> dict[str, Any]:
+    """One tidy row with a normal-approximation interval and two-sided p-value."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    if np.isfinite(std_error) and std_error > 0:
+        p_value = float(2 * stats.norm.sf(abs(estimate / std_error)))
+    else:
+        p_value = np.nan
+    return {"term": term, "estimate": float(estimate), "std_error": float(std_error),
+            "conf_low": float(estimate - z * std_error),
+            "conf_high": float(estimate + z * std_error),
+            "p_value": p_value, "n_obs": int(n_obs), "method": method}
+
+
+@dataclass
+class Result:
+    """An estimate: a tidy table, a headline term and notes on what it can identify.
+
+    Attributes
+    ----------
+    method : short name of the estimator, e.g. ``"ppml event study"``.
+    table : tidy DataFrame with columns ``TIDY_COLUMNS``.
+    headline : the term the report index shows, as a dict with ``term``,
+        ``label``, ``estimate``, ``conf_low``, ``conf_high`` (in the units of ``label``).
+    notes : plain-language caveats (identification, sample, data limits).
+    """
+
+    method: str
+    table: pd.DataFrame
+    headline: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def tidy(self) -> pd.DataFrame:
+        """The tidy coefficient table (term, estimate, std_error, conf_low, conf_high,
+        p_value, n_obs, method)."""
+        return self.table[TIDY_COLUMNS].reset_index(drop=True).copy()
+
+    def summary(self) -> str:
+        """A readable text summary: headline, table and notes."""
+        lines = [f"Method: {self.method}"]
+        if self.headline:
+            h = self.headline
+            lines.append(f"{h['label']}: {h['estimate']:.1f} "
+                         f"[{h['conf_low']:.1f}, {h['conf_high']:.1f}]")
+        lines.append(self.tidy().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        lines += [f"Note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        """A coefficient plot with 95% intervals; returns the matplotlib Figure."""
+        import matplotlib.pyplot as plt
+
+        table = self.tidy()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 0.4 * len(table) + 1.5))
+        y = np.arange(len(table))
+        ax.errorbar(table["estimate"], y,
+                    xerr=[table["estimate"] - table["conf_low"],
+                          table["conf_high"] - table["estimate"]], fmt="o")
+        ax.set_yticks(y, table["term"])
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_xlabel("estimate (95% CI)")
+        ax.set_title(self.method)
+        return ax.figure
+
+    def headline_record(self) -> dict[str, Any]:
+        """The headline as a JSON-ready dict (for manifests and the index)."""
+        record = {k: (float(v) if isinstance(v, np.floating) else v)
+                  for k, v in self.headline.items()}
+        record["method"] = self.method
+        return record

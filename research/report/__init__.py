@@ -1,0 +1,1 @@
+"""Report runs: papermill execution, HTML copies, manifests and the index page."""

@@ -1,0 +1,109 @@
+"""The browsable index page ``reports/index.html``, built from the run manifests."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from research import config
+from research.files import write_text_atomic
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.4rem;
+text-align:left;vertical-align:top;font-size:.9rem}th{background:#f4f4f4}
+.succeeded{color:#17692b;font-weight:600}.failed{color:#b00020;font-weight:600}
+code{font-size:.8rem}select{margin-right:1rem}.note{color:#555;font-size:.85rem}
+"""
+
+SCRIPT = """
+function applyFilters(){
+  const ev=document.getElementById('f-event').value, bk=document.getElementById('f-basket').value;
+  for(const row of document.querySelectorAll('tbody tr')){
+    const ok=(!ev||row.dataset.event===ev)&&(!bk||row.dataset.basket===bk);
+    row.style.display=ok?'':'none';
+  }
+}
+"""
+
+
+def read_manifests(reports_dir: Path) -> list[dict]:
+    """Every run manifest under ``reports_dir``, sorted by run name."""
+    manifests = []
+    for path in sorted(reports_dir.glob("*/manifest.json")):
+        if path.parent.name.startswith("."):
+            continue
+        manifests.append(json.loads(path.read_text(encoding="utf-8")))
+    return manifests
+
+
+def _headline(manifest: dict) -> str:
+    h = manifest.get("headline")
+    if not h or h.get("estimate") is None:
+        return ""
+    text = f"{html.escape(str(h.get('label', '')))}: <b>{h['estimate']:.1f}</b>"
+    if h.get("conf_low") is not None and h.get("conf_high") is not None:
+        text += f" [{h['conf_low']:.1f}, {h['conf_high']:.1f}]"
+    return text
+
+
+def _options(values: set[str]) -> str:
+    return "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>'
+                   for v in sorted(values))
+
+
+def render_index(manifests: list[dict]) -> str:
+    """HTML of the index page for these manifests."""
+    events = {str(m.get("parameters", {}).get("event_id")) for m in manifests
+              if m.get("parameters", {}).get("event_id")}
+    baskets = {str(m.get("parameters", {}).get("basket")) for m in manifests
+               if m.get("parameters", {}).get("basket")}
+    rows = []
+    for m in manifests:
+        name = m["name"]
+        parameters = m.get("parameters", {})
+        links = [f'<a href="{html.escape(name)}/{html.escape(name)}.html">report</a>',
+                 f'<a href="{html.escape(name)}/{html.escape(name)}.ipynb">notebook</a>',
+                 f'<a href="{html.escape(name)}/manifest.json">manifest</a>']
+        status = m.get("status", "unknown")
+        error = m.get("error") or {}
+        detail = ""
+        if status == "failed":
+            detail = (f'<div class="note">cell {error.get("cell_index")}: '
+                      f'{html.escape(str(error.get("ename")))}: '
+                      f'{html.escape(str(error.get("evalue"))[:300])}</div>')
+        params = "<br>".join(f"<code>{html.escape(k)}={html.escape(json.dumps(v))}</code>"
+                             for k, v in parameters.items())
+        rows.append(
+            f'<tr data-event="{html.escape(str(parameters.get("event_id", "")))}" '
+            f'data-basket="{html.escape(str(parameters.get("basket", "")))}">'
+            f'<td class="{html.escape(status)}">{html.escape(status)}</td>'
+            f'<td>{html.escape(m.get("title") or name)}<div class="note">{html.escape(name)} '
+            f'({html.escape(m.get("notebook", ""))})</div>{detail}</td>'
+            f"<td>{params}</td><td>{_headline(m)}</td><td>{' · '.join(links)}</td>"
+            f'<td class="note">{html.escape(str(m.get("finished") or ""))}</td></tr>')
+    failed = sum(m.get("status") != "succeeded" for m in manifests)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Reports: export controls and defense</title>
+<style>{STYLE}</style><script>{SCRIPT}</script></head><body>
+<h1>Reports</h1>
+<p class="note">{len(manifests)} runs, {failed} failed. Regenerate with <code>make report</code>.
+Bundled trade data end in December 2024.</p>
+<p><label>Event <select id="f-event" onchange="applyFilters()"><option value="">all</option>
+{_options(events)}</select></label>
+<label>Basket <select id="f-basket" onchange="applyFilters()"><option value="">all</option>
+{_options(baskets)}</select></label></p>
+<table><thead><tr><th>status</th><th>run</th><th>parameters</th><th>headline (95% CI)</th>
+<th>links</th><th>finished (UTC)</th></tr></thead><tbody>
+{''.join(rows)}
+</tbody></table></body></html>
+"""
+
+
+def write_index(reports_dir: Path | None = None) -> Path:
+    """Write ``index.html`` for every run folder in ``reports_dir``."""
+    reports_dir = Path(reports_dir or config.reports_dir())
+    target = reports_dir / "index.html"
+    write_text_atomic(target, render_index(read_manifests(reports_dir)))
+    return target
