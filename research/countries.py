@@ -134,6 +134,12 @@ ALIASES: dict[str, str] = {
     "eu": "EUN",
     "rom": "ROU",  # old ISO code used in the Yotov et al. (2016) gravity panel
     "zaire": "COD",
+    # WITS partner spellings
+    "ethiopia(excludes eritrea)": "ETH",
+    "fm sudan": "SDN",  # Sudan before the 2011 split
+    "occ.pal.terr": "PSE",
+    "serbia, fr(serbia/montenegro)": "SRB",
+    "turks and caicos isl.": "TCA",
 }
 
 # Codes that are not ISO 3166 countries but are used as partners.

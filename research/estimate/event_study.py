@@ -205,19 +205,16 @@ def event_study(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, trea
         raise EstimationError("no treated observation at or after the event inside the window")
     antic = average(list(range(-anticipation, 0)), "anticipation_average") if anticipation \
         else None
-    pre = [f"event_time[{k}]" for k in terms if k < reference]
-    if pre:
-        b = coefs[pre].to_numpy()
-        statistic = float(b @ np.linalg.pinv(cov.loc[pre, pre].to_numpy()) @ b)
-        pretrend = {"statistic": statistic, "df": len(pre),
-                    "p_value": float(stats.chi2.sf(statistic, len(pre)))}
-    else:
-        pretrend = {"statistic": np.nan, "df": 0, "p_value": np.nan}
+    pretrend = pretrend_test(coefs, cov, [k for k in terms if k < reference], n_clusters)
     tidy_rows = [r for r in (post, antic) if r] + rows
     table = pd.DataFrame(tidy_rows)[["term", "estimate", "std_error", "conf_low", "conf_high",
                                      "p_value", "n_obs", "method"]]
     notes = []
-    if not pre:
+    if pretrend["test"] == "mean and slope":
+        notes.append(f"Pre-trend test on the mean and linear slope of the {pretrend['n_pre']} "
+                     f"pre-period coefficients: a joint test of all of them needs more "
+                     f"clusters than the {n_clusters} available.")
+    if not pretrend["n_pre"]:
         notes.append("No pre-period coefficients: parallel pre-trends cannot be tested.")
     headline = {"term": "post_average", "label": "average post-event effect, % change",
                 "estimate": post["pct"], "conf_low": post["pct_low"],
@@ -226,6 +223,36 @@ def event_study(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, trea
                             event_time=event_table, pretrend=pretrend, post_effect=post,
                             anticipation_effect=antic, n_clusters=n_clusters,
                             reference=reference, anticipation=anticipation, freq=freq)
+
+
+def pretrend_test(coefs: pd.Series, cov: pd.DataFrame, pre_periods: list[int],
+                  n_clusters: int) -> dict:
+    """Wald test that pre-period coefficients are zero.
+
+    A joint test of all ``m`` coefficients needs a cluster-robust covariance of rank
+    ``m``, which requires more than ``m`` clusters; with fewer, the test is on two
+    contrasts instead: the mean of the pre-period coefficients and their linear slope in
+    event time (df 2; df 1 when there is a single pre-period coefficient).
+    """
+    names = [f"event_time[{k}]" for k in pre_periods]
+    if not names:
+        return {"statistic": np.nan, "df": 0, "p_value": np.nan, "test": "none", "n_pre": 0}
+    b = coefs[names].to_numpy()
+    v = cov.loc[names, names].to_numpy()
+    if len(names) < n_clusters - 1:
+        restriction, test = np.eye(len(names)), "joint"
+    else:
+        ks = np.asarray(pre_periods, dtype=float)
+        centred = ks - ks.mean()
+        rows = [np.full(len(ks), 1 / len(ks))]
+        if len(ks) > 1:
+            rows.append(centred / (centred**2).sum())
+        restriction, test = np.vstack(rows), "mean and slope"
+    rb = restriction @ b
+    statistic = float(rb @ np.linalg.pinv(restriction @ v @ restriction.T) @ rb)
+    df = restriction.shape[0]
+    return {"statistic": statistic, "df": df, "p_value": float(stats.chi2.sf(statistic, df)),
+            "test": test, "n_pre": len(names)}
 
 
 def _drop_separated(data: pd.DataFrame, outcome: str, unit: str, time: str,

@@ -1,0 +1,1 @@
+"""Indicators computed from the tidy tables: pure functions returning tidy DataFrames."""

@@ -1,0 +1,1 @@
+"""Bundled reference data: HS baskets, the dual-use catalogue, export-control events."""

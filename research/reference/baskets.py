@@ -1,0 +1,349 @@
+"""HS6 baskets of the goods China's export controls touch, with their caveats.
+
+A basket is a named list of HS6 lines. :data:`BASKETS` holds the definitions, each
+line with a judgement of whether it mixes controlled and uncontrolled goods
+(``mixed_scope``) and a note. The data build enriches them from the raw files:
+the HS2022 description (``harmonized-system.csv``), the UN correlation of each line
+with HS2017, HS2012 and HS2007 (``1:1``, ``n:1``, ``1:n``, ``n:n``, or ``absent``
+when the line is not an HS2022 subheading) and whether the 2026 dual-use catalogue
+lists the line for export.
+
+Two baskets are derived rather than chosen: ``comtrade_groups`` (the HS6 lines of
+the product groups of the monthly Comtrade table) and ``dual_use_catalogue`` (every
+export HS6 of the catalogue parse).
+
+Choices: the gallium basket follows the monthly Comtrade group and the China
+tariff lines of the raw ``hs_map.csv`` (811292, 811299, 282590, 285000, 285390).
+Lines that the catalogue attaches to gallium entries but which are downstream
+goods or noise of the parse are left out: 381800 (doped wafers), 382569, 854141
+(LEDs), 284290. The germanium basket leaves out 282739 (GeCl4 sits in "other
+chlorides"), 261710 and the optical lines 900190/900220 that the parse attaches to
+germanium entries one row off. Tungsten adds 810110 (powders) and 284990
+(carbides) to the lines of the brief; 1C117 also reaches 810210 (molybdenum),
+which is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from research.datasets import Dataset
+from research.errors import ParameterError, SourceFormatError
+from research.reference import dual_use
+from research.schemas import HS6, Column, Schema
+from research.sources.comtrade_monthly import GROUP_CODES, read_csv_checked
+
+FOLDER = "trade/hs_nomenclature"
+NOMENCLATURE_FILE = "harmonized-system.csv"
+CORRELATION_FILES = {
+    "hs2017": "HS2022toHS2017ConversionAndCorrelationTables.xlsx",
+    "hs2012": "HS2022toHS2012ConversionAndCorrelationTables.xlsx",
+    "hs2007": "HS2022toHS2007ConversionAndCorrelationTables.xlsx",
+}
+RELATIONSHIPS = frozenset({"1:1", "n:1", "1:n", "n:n"})
+NOT_IN_HS2022 = "not an HS2022 subheading (pre-2022 code)"
+
+
+@dataclass(frozen=True)
+class Line:
+    """One HS6 line of a basket."""
+
+    hs6: str
+    mixed_scope: bool
+    note: str
+
+
+_MAGNETS = ("All metal permanent magnets (NdFeB, SmCo, AlNiCo, ferrous alloys), not only "
+            "rare-earth magnets; the catalogue's NdFeB/SmCo items carry no 8505.11 code. n:1 "
+            "HS2022->HS2017, and 8549 (e-waste, new in HS2022) maps n:n into it.")
+_GA_GE_UNWROUGHT = ("Unwrought Ga, Ge, In, Nb and V (waste, scrap, powders): gallium (3C001) "
+                    "and germanium (3C002) beside uncontrolled indium, niobium, vanadium and "
+                    "others. Breaks in 2022: hafnium (811231) and rhenium (811241) were split "
+                    "out of it (n:1 HS2022->HS2017).")
+_GA_GE_WROUGHT = ("Wrought Ga, Ge, In, Nb and V articles: gallium and germanium beside "
+                  "uncontrolled metals. Breaks in 2022: hafnium (811239) and rhenium (811249) "
+                  "were split out of it (n:1 HS2022->HS2017).")
+_OXIDES = ("Other inorganic bases and metal oxides: gallium oxide and tungsten oxides (China "
+           "tariff lines 2825.90) beside many uncontrolled oxides.")
+_NITRIDES = ("Hydrides, nitrides, azides, silicides and borides: gallium nitride and antimony "
+             "hydride beside many uncontrolled compounds.")
+_PHOSPHIDES = ("Phosphides and other inorganic compounds n.e.c.: gallium arsenide and "
+               "phosphide, indium phosphide and antimonide beside uncontrolled compounds.")
+
+BASKETS: dict[str, tuple[Line, ...]] = {
+    "rare_earths": (
+        Line("280530", True, "Rare-earth metals, scandium and yttrium: the controlled metals "
+             "(Sm, Gd, Tb, Dy, Lu, Sc, Y; 1C902-1C908) share the line with uncontrolled La, "
+             "Ce, Nd, Pr."),
+        Line("284610", False, "Cerium compounds: cerium is not among the controlled elements; "
+             "a comparison line."),
+        Line("284690", True, "Other rare-earth compounds: oxides and compounds of the "
+             "controlled elements beside uncontrolled Nd, Pr and La compounds."),
+    ),
+    "magnets": (Line("850511", True, _MAGNETS),),
+    "gallium": (
+        Line("811292", True, _GA_GE_UNWROUGHT),
+        Line("811299", True, _GA_GE_WROUGHT),
+        Line("282590", True, _OXIDES),
+        Line("285000", True, _NITRIDES),
+        Line("285390", True, _PHOSPHIDES),
+    ),
+    "germanium": (
+        Line("811292", True, _GA_GE_UNWROUGHT),
+        Line("811299", True, _GA_GE_WROUGHT),
+        Line("282560", True, "Germanium oxides together with zirconium dioxide (uncontrolled, "
+             "usually the larger trade)."),
+    ),
+    "graphite": (
+        Line("250410", True, "Natural graphite in powder or flakes: 1C108 controls "
+             "high-purity, spherical and flake graphite above thresholds, not all of it."),
+        Line("380110", True, "Artificial graphite: only grades meeting the 1C108 purity, "
+             "strength and density thresholds are controlled."),
+    ),
+    "antimony": (
+        Line("261710", False, "Antimony ores and concentrates (3C003.a)."),
+        Line("811010", False, "Unwrought antimony and powders (3C003.a/b)."),
+        Line("811020", False, "Antimony waste and scrap."),
+        Line("811090", False, "Wrought antimony and articles (3C003.b)."),
+        Line("282580", True, "Antimony oxides: controlled at high purity only (3C003.c)."),
+    ),
+    "tungsten": (
+        Line("810110", True, "Tungsten powders: only grades meeting 1C117 are controlled."),
+        Line("810194", True, "Unwrought tungsten: only grades meeting 1C117 are controlled."),
+        Line("810199", True, "Tungsten articles n.e.c.: only items meeting 1C117."),
+        Line("284180", True, "Tungstates: ammonium paratungstate (1C117.d) beside other "
+             "tungstates."),
+        Line("282590", True, _OXIDES),
+        Line("284990", True, "Carbides n.e.c.: tungsten carbide beside other carbides."),
+    ),
+    "polysilicon": (
+        Line("280461", False, "Silicon with at least 99.99% Si: not a Chinese dual-use "
+             "export item; a comparison line for the monthly polysilicon group."),
+    ),
+}
+
+# Basket -> product group of the monthly Comtrade table that approximates it.
+BASKET_GROUP: dict[str, str] = {
+    "rare_earths": "rare_earths",
+    "magnets": "rare_earths",
+    "gallium": "gallium_germanium",
+    "germanium": "gallium_germanium",
+    "graphite": "graphite",
+    "polysilicon": "polysilicon",
+}
+
+DERIVED_BASKETS = ("comtrade_groups", "dual_use_catalogue")
+
+HS_BASKETS = Schema(
+    name="hs_baskets",
+    description="One row per basket and HS6 line.",
+    columns={
+        "basket": Column("str"),
+        "hs6": Column("str", pattern=HS6),
+        "description": Column("str", description="HS2022 text, or that the code is not HS2022"),
+        "in_hs2022": Column("bool"),
+        **{version: Column("str", allowed=RELATIONSHIPS | {"absent"},
+                           description=f"UN correlation HS2022 -> {version.upper()}")
+           for version in CORRELATION_FILES},
+        **{f"{version}_codes": Column("str", nullable=True,
+                                      description=f"{version.upper()} counterparts, ';'")
+           for version in CORRELATION_FILES},
+        "mixed_scope": Column("bool", description="the line mixes controlled and "
+                                                  "uncontrolled goods"),
+        "in_dual_use_catalogue": Column("bool", description="listed for export in the 2026 "
+                                                            "catalogue parse"),
+        "product_group": Column("str", nullable=True,
+                                description="group of the monthly Comtrade table"),
+        "note": Column("str", nullable=True),
+    },
+    key=("basket", "hs6"),
+)
+
+
+def basket_names() -> list[str]:
+    """Names of all baskets, sorted."""
+    return sorted([*BASKETS, *DERIVED_BASKETS])
+
+
+def _check_name(name: str) -> None:
+    if name not in basket_names():
+        raise ParameterError(f"unknown basket {name!r}; allowed: {basket_names()}")
+
+
+def basket_codes(name: str) -> list[str]:
+    """Sorted HS6 codes of basket ``name``.
+
+    ``dual_use_catalogue`` reads the bundled catalogue table; the others are constants.
+    Raises :class:`~research.errors.ParameterError` listing the allowed names.
+    """
+    _check_name(name)
+    if name == "comtrade_groups":
+        return sorted({code for codes in GROUP_CODES.values() for code in codes})
+    if name == "dual_use_catalogue":
+        return dual_use.catalogue_hs6("export")
+    return sorted({line.hs6 for line in BASKETS[name]})
+
+
+def read_hs2022_descriptions(path: Path) -> dict[str, str]:
+    """HS2022 six-digit subheadings and their descriptions from ``harmonized-system.csv``."""
+    table = read_csv_checked(path, {"hscode": "str", "description": "str", "level": "str"})
+    six = table[table["level"].eq("6")]
+    bad = ~six["hscode"].str.fullmatch(r"\d{6}")
+    if bad.any():
+        raise SourceFormatError(str(path), "level-6 code is not six digits", field="hscode",
+                                value=six.loc[bad, "hscode"].iloc[0])
+    return dict(zip(six["hscode"], six["description"], strict=True))
+
+
+def read_correlations(path: Path) -> pd.DataFrame:
+    """The "Correlations" sheet of a UN HS2022-to-older correspondence workbook.
+
+    Returns
+    -------
+    DataFrame with columns ``hs2022``, ``older`` (six-digit text) and ``relationship``.
+    """
+    source = str(path)
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str)
+    except (OSError, ValueError) as error:
+        raise SourceFormatError(source, f"cannot read the workbook: {error}") from error
+    names = [name for name in sheets if name.strip().endswith("Correlations")]
+    if not names:
+        raise SourceFormatError(source, f"no Correlations sheet; sheets: {list(sheets)}")
+    sheet = sheets[names[0]]
+    header = [str(v).strip() for v in sheet.iloc[1, :3]] if len(sheet) > 2 else []
+    if len(header) < 3 or header[2] != "Relationship" or "2022" not in header[0]:
+        raise SourceFormatError(source, "expected the header 'HS2022, HS20xx, Relationship' in "
+                                "the second row", field="Relationship", value=header)
+    table = sheet.iloc[2:, :3].copy()
+    table.columns = ["hs2022", "older", "relationship"]
+    table = table.dropna(how="all")
+    for column in ("hs2022", "older"):
+        text = table[column].astype(str).str.strip()
+        bad = ~text.str.fullmatch(r"\d{5,6}")
+        if bad.any():
+            raise SourceFormatError(source, "code is not six digits", field=column,
+                                    value=table.loc[bad, column].iloc[0])
+        table[column] = text.str.zfill(6)
+    table["relationship"] = table["relationship"].astype(str).str.strip()
+    unknown = sorted(set(table["relationship"]) - RELATIONSHIPS)
+    if unknown:
+        raise SourceFormatError(source, f"expected one of {sorted(RELATIONSHIPS)}",
+                                field="Relationship", value=unknown)
+    return table.reset_index(drop=True)
+
+
+def hs_relationship(correlations: pd.DataFrame, code: str) -> tuple[str, str | None]:
+    """Relationship of HS2022 ``code`` to the older version and its counterpart codes.
+
+    Returns ``("absent", None)`` when ``code`` is not an HS2022 subheading.
+    """
+    rows = correlations[correlations["hs2022"].eq(code)]
+    if rows.empty:
+        return "absent", None
+    kinds = sorted(set(rows["relationship"]))
+    # A line has one relationship per version in the UN tables; n:n wins if they ever differ.
+    kind = kinds[0] if len(kinds) == 1 else "n:n"
+    return kind, ";".join(sorted(set(rows["older"])))
+
+
+def _named_lines() -> dict[str, Line]:
+    """The first definition of each HS6 among the chosen baskets (for derived baskets)."""
+    found: dict[str, Line] = {}
+    for lines in BASKETS.values():
+        for line in lines:
+            found.setdefault(line.hs6, line)
+    return found
+
+
+def basket_lines(catalogue_hs6: list[str]) -> pd.DataFrame:
+    """Basket, hs6, mixed_scope, product_group and note of every basket, before enrichment.
+
+    Parameters
+    ----------
+    catalogue_hs6 : the export HS6 of the dual-use catalogue (for the derived basket).
+    """
+    rows = []
+    for basket, lines in BASKETS.items():
+        for line in lines:
+            rows.append({"basket": basket, "hs6": line.hs6, "mixed_scope": line.mixed_scope,
+                         "product_group": BASKET_GROUP.get(basket), "note": line.note})
+    named = _named_lines()
+    for group, codes in GROUP_CODES.items():
+        for code in codes:
+            line = named.get(code)
+            rows.append({"basket": "comtrade_groups", "hs6": code,
+                         "mixed_scope": line.mixed_scope if line else True,
+                         "product_group": group,
+                         "note": f"HS6 line of the monthly Comtrade group {group}."})
+    for code in sorted(set(catalogue_hs6)):
+        line = named.get(code)
+        rows.append({"basket": "dual_use_catalogue", "hs6": code,
+                     "mixed_scope": line.mixed_scope if line else True, "product_group": None,
+                     "note": "Export HS6 of the 2026 dual-use catalogue parse; a listed line "
+                             "also covers uncontrolled goods unless a named basket says "
+                             "otherwise."})
+    return pd.DataFrame(rows)
+
+
+def build(raw_dir: Path) -> pd.DataFrame:
+    """Build ``hs_baskets`` from the raw nomenclature, correlation tables and catalogue."""
+    raw_dir = Path(raw_dir)
+    entries = dual_use.read_catalogue_entries(raw_dir / dual_use.FOLDER / dual_use.JSON_FILE)
+    catalogue = sorted(set(entries.loc[entries["catalogue_type"].eq("export"), "hs6"]))
+    table = basket_lines(catalogue)
+    descriptions = read_hs2022_descriptions(raw_dir / FOLDER / NOMENCLATURE_FILE)
+    table["in_hs2022"] = table["hs6"].isin(descriptions)
+    table["description"] = table["hs6"].map(descriptions).fillna(NOT_IN_HS2022)
+    for version, filename in CORRELATION_FILES.items():
+        correlations = read_correlations(raw_dir / FOLDER / filename)
+        pairs = [hs_relationship(correlations, code) for code in table["hs6"]]
+        table[version] = [kind for kind, _ in pairs]
+        table[f"{version}_codes"] = [codes for _, codes in pairs]
+    table["in_dual_use_catalogue"] = table["hs6"].isin(catalogue)
+    table = table[list(HS_BASKETS.columns)]
+    table = table.sort_values(["basket", "hs6"], kind="mergesort", ignore_index=True)
+    for column, spec in HS_BASKETS.columns.items():
+        if spec.kind == "str":
+            table[column] = table[column].astype("str").where(table[column].notna())
+        elif spec.kind == "bool":
+            table[column] = table[column].astype("bool")
+    return table
+
+
+DATASETS = [
+    Dataset(
+        name="hs_baskets",
+        filename="reference/hs_baskets.parquet",
+        title="HS6 baskets of export-controlled minerals and magnets, with HS2022 text, "
+              "HS version correlations and scope caveats",
+        publisher="UN Statistics Division (HS correspondence tables, HS2022 nomenclature via "
+                  "datasets/harmonized-system); basket definitions by this project",
+        vintage="HS2022 nomenclature (datasets/harmonized-system, commit 905e5a0f); UNSD "
+                "HS2022-HS2017/2012/2007 correlation tables (insongkim/concordance, commit "
+                "201c812e); 2026 dual-use catalogue parse",
+        licence="HS nomenclature ODC-PDDL-1.0; UNSD correspondence tables (UN terms, "
+                "redistributed in the MIT-licensed R package concordance); basket "
+                "definitions part of this project",
+        citation="United Nations Statistics Division, HS 2022 correlation and conversion "
+                 "tables with HS 2017, HS 2012 and HS 2007; World Customs Organization, "
+                 "Harmonized System 2022 nomenclature.",
+        raw_inputs=(f"{FOLDER}/{NOMENCLATURE_FILE}",
+                    *(f"{FOLDER}/{name}" for name in CORRELATION_FILES.values()),
+                    f"{dual_use.FOLDER}/{dual_use.JSON_FILE}"),
+        build=build,
+        schema=HS_BASKETS,
+        notes="Baskets: rare_earths, magnets, gallium, germanium, graphite, antimony, "
+              "tungsten, polysilicon (chosen, see research/reference/baskets.py), "
+              "comtrade_groups (HS6 of the monthly Comtrade groups, product_group names the "
+              "group) and dual_use_catalogue (every export HS6 of the catalogue parse). "
+              "mixed_scope is a judgement from the HS text against the control "
+              "descriptions. Relationships come from the UN correlation sheets (row of the "
+              "HS2022 code); 'absent' means the code is not an HS2022 subheading. 811292 "
+              "and 811299 hold In, Nb, V beside Ga and Ge and break in 2022 (Hf, Re split "
+              "out); 850511 covers all metal permanent magnets and 8549 maps n:n into it.",
+    ),
+]

@@ -1,0 +1,1 @@
+"""One module per source: build the bundled tables and read users' files."""
