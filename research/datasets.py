@@ -28,6 +28,8 @@ SOURCE_MODULES = (
     "research.sources.sipri",
     "research.sources.japan_budget",
     "research.sources.gravity",
+    "research.sources.worldbank",
+    "research.sources.fred",
     "research.sources.natural_earth",
     "research.reference.events",
     "research.reference.baskets",

@@ -167,3 +167,23 @@ def close(fig) -> None:
 
 __all__ = ["event_study_plot", "time_series_plot", "choropleth", "defense_panels", "bar_plot",
            "add_source", "close"]
+
+
+def budget_path_plot(path: pd.DataFrame, title: str = "", source: str = ""):
+    """Japan's defense budget (trillion yen) by fiscal year against 2% of GDP."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    years = path["fiscal_year"].astype(str)
+    ax.bar(years, path["budget_jpy"] / 1e12, color=sns.color_palette()[0],
+           label="MoD initial budget")
+    ax.plot(years, path["target_pct"] / 100 * path["gdp_jpy"] / 1e12, color="firebrick",
+            marker="o", ls="--", label="2% of GDP")
+    for x, (budget, share) in enumerate(zip(path["budget_jpy"], path["share_of_gdp_pct"],
+                                            strict=True)):
+        ax.text(x, budget / 1e12, f"{share:.2f}%", ha="center", va="bottom", fontsize=9)
+    ax.set_xlabel("fiscal year (April to March)")
+    ax.set_ylabel("trillion yen, current prices")
+    ax.set_title(title or "Japan's defense budget against 2% of GDP", fontsize=11)
+    ax.legend(fontsize=8, loc="upper left")
+    add_source(fig, source or "Sources: Japan MoD initial budgets (press reports); GDP "
+               "implied by SIPRI (2025) and the Federal Reserve yen rate.")
+    return fig

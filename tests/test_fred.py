@@ -1,0 +1,79 @@
+"""Federal Reserve (FRED/datahub) exchange-rate readers and the fred_fx_annual extract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from research import config
+from research.errors import SourceFormatError
+from research.sources import fred
+
+
+@pytest.fixture(scope="module")
+def rates(raw_dir: Path) -> pd.DataFrame:
+    return fred.build_fred_fx_annual(raw_dir)
+
+
+def rate(table: pd.DataFrame, country: str, year: int) -> pd.Series:
+    return table[(table.country == country) & (table.year == year)].iloc[0]
+
+
+@pytest.mark.shared
+def test_schema_and_coverage(rates: pd.DataFrame) -> None:
+    fred.FRED_FX_ANNUAL.validate(rates)
+    # 6 series with every year 1990-2025 (36) + Euro from 1999 (27) = 243 rows.
+    assert len(rates) == 6 * 36 + 27
+    assert set(rates.country) == set(fred.EXTRACT_COUNTRIES)
+    assert rate(rates, "Euro", 1999).year == 1999 and rates[rates.country == "Euro"].year.min() == 1999
+
+
+@pytest.mark.shared
+def test_values_and_quote(rates: pd.DataFrame) -> None:
+    # PROVENANCE: Japan 2024 = 151.4551 JPY per USD.
+    japan = rate(rates, "Japan", 2024)
+    assert (japan.rate, japan.currency, japan.quote, japan.iso3) == (151.4551, "JPY", "per USD",
+                                                                      "JPN")
+    # Raw line "2024-01-01,Euro,0.9242". The euro was worth more than a dollar in 2024
+    # (about US$1.08), so a rate below 1 is EUR per USD, not USD per EUR: the README's
+    # "USD per unit" does not hold for these files.
+    euro = rate(rates, "Euro", 2024)
+    assert euro.rate == 0.9242 and euro.rate < 1 and euro.quote == "per USD"
+    assert pd.isna(euro.iso3)
+    assert set(rates.quote) == {"per USD"}
+
+
+@pytest.mark.shared
+def test_monthly_layout(raw_dir: Path) -> None:
+    monthly = fred.read_fred_rates(raw_dir / "defense/fred_exchange_rates_monthly.csv")
+    # PROVENANCE: Japan 2026-01 = 156.6505; 17,237 rows; the monthly file has the UK.
+    row = monthly[(monthly.country == "Japan") & (monthly.date == "2026-01-01")]
+    assert row.rate.iloc[0] == 156.6505
+    assert len(monthly) == 17237 and "United Kingdom" in set(monthly.country)
+
+
+@pytest.mark.shared
+def test_rebuild_equals_committed_file(raw_dir: Path, tmp_path: Path) -> None:
+    dataset = fred.DATASETS[0]
+    committed = dataset.path(config.data_dir())
+    assert committed.exists(), f"{committed} missing: run the data build"
+    rebuilt = tmp_path / "fx.parquet"
+    dataset.build(raw_dir).to_parquet(rebuilt, index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(rebuilt), pd.read_parquet(committed))
+
+
+def test_errors_name_file_line_and_value(tmp_path: Path) -> None:
+    header = tmp_path / "header.csv"
+    header.write_text("Date,Country,Rate\n2024-01-01,Japan,150\n")
+    with pytest.raises(SourceFormatError, match="header.csv.*header"):
+        fred.read_fred_rates(header)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Country,Value\n2023-01-01,Japan,140.5\n2024-01-01,Japan,n/a\n")
+    with pytest.raises(SourceFormatError, match=r"bad.csv: row 3: field 'Value': value 'n/a'"):
+        fred.read_fred_rates(bad)
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("Date,Country,Value\n2024-01-01,Atlantis,1.0\n")
+    with pytest.raises(SourceFormatError, match="Atlantis"):
+        fred.read_fred_rates(unknown)
