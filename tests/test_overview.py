@@ -1,0 +1,48 @@
+"""Notebook views: values checked against sums taken by hand from the raw CSV files."""
+
+import pytest
+
+from research.errors import ParameterError
+from research.overview import (
+    basket_destinations,
+    basket_monthly,
+    defense_summary,
+    importer_exposure,
+    measures_on,
+)
+
+
+def test_japan_rare_earth_exposure_2024():
+    exposure = importer_exposure("JPN", ["rare_earths"]).iloc[0]
+    # awk over country_monthly_stats.csv: Rare Earths, Japan, 2024-01..2024-12, sum of val
+    assert exposure["value_usd_latest"] == pytest.approx(346_179_781.0)
+    # awk over overview_monthly.csv: Rare Earths, 2024, sum of total_value
+    assert exposure["world_value_usd_latest"] == pytest.approx(3_521_764_816.0)
+    assert exposure["share_latest"] == pytest.approx(346_179_781.0 / 3_521_764_816.0)
+
+
+def test_basket_monthly_checks_destinations():
+    with pytest.raises(ParameterError, match=r"\['THA'\].*graphite"):
+        basket_monthly("graphite", ["JPN", "THA"])
+    table = basket_monthly("graphite", ["JPN"], "2023-01", "2023-12")
+    assert set(table["partner_iso3"]) == {"JPN", "WLD"}
+    assert table["period"].min().strftime("%Y-%m") == "2023-01"
+
+
+def test_destinations_use_the_most_complete_source():
+    _, note = basket_destinations("rare_earths", 2024)
+    assert note.startswith("WITS annual")
+    _, note = basket_destinations("graphite", 2024)
+    assert "monthly HS6" in note
+
+
+def test_measures_on_a_basket():
+    assert [m[1] for m in measures_on("graphite")] == ["B2"]
+
+
+def test_defense_summary_japan_share():
+    table = defense_summary(["JPN", "CHN"], 1990, 2024).set_index("iso3")
+    # SIPRI share of GDP sheet, Japan 2024: 0.013714 (fraction) = 1.3714 %
+    assert table.loc["JPN", "share_of_gdp_pct_2024"] == pytest.approx(1.3714, abs=1e-4)
+    with pytest.raises(ParameterError, match="start_year"):
+        defense_summary(["JPN"], 2024, 2020)
