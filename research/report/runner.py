@@ -27,6 +27,7 @@ from research import __version__, config, datasets
 from research.errors import ParameterError
 from research.files import sha256_file, write_text_atomic
 from research.report.outputs import RUN_DIR_VARIABLE
+from research.report.parameters import check_parameters
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def run_one(spec: RunSpec, reports_dir: Path | None = None,
     try:
         if not notebook.exists():
             raise ParameterError(f"{notebook}: notebook of run {spec.name!r} not found")
+        check_parameters(notebook, spec.parameters)
         papermill.execute_notebook(str(notebook), str(executed), parameters=spec.parameters,
                                    kernel_name="python3", progress_bar=False,
                                    cwd=str(notebooks_dir), report_mode=False)
