@@ -183,7 +183,7 @@ def budget_path_plot(path: pd.DataFrame, title: str = "", source: str = ""):
     ax.set_xlabel("fiscal year (April to March)")
     ax.set_ylabel("trillion yen, current prices")
     ax.set_title(title or "Japan's defense budget against 2% of GDP", fontsize=11)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="lower right")
     add_source(fig, source or "Sources: Japan MoD initial budgets (press reports); GDP "
                "implied by SIPRI (2025) and the Federal Reserve yen rate.")
     return fig
