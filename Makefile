@@ -22,7 +22,7 @@ report: $(VENV)/.installed
 	$(BIN)/research report run
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab notebooks/

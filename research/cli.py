@@ -18,6 +18,9 @@ data_app = typer.Typer(help="Bundled starter data.", no_args_is_help=True)
 report_app = typer.Typer(help="Report runs (papermill notebooks to HTML).", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(report_app, name="report")
+estimate_app = typer.Typer(help="Estimators on a data file (CSV or Parquet).",
+                           no_args_is_help=True)
+app.add_typer(estimate_app, name="estimate")
 console = Console(stderr=True)
 
 
@@ -117,6 +120,41 @@ def report_index(out: Path = typer.Option(None, help="reports folder")) -> None:
     from research.report.index import write_index
 
     console.print(f"wrote {write_index(out)}")
+
+
+def _read_table(path: Path):
+    """A CSV or Parquet file as a DataFrame, chosen by extension; errors name the file."""
+    import pandas as pd
+
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise ResearchError(f"{path}: unknown file type {suffix!r}; expected .csv or .parquet")
+    if not path.is_file():
+        raise ResearchError(f"{path}: file not found")
+    try:
+        return pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    except Exception as error:  # pandas raises many types for unreadable files
+        raise ResearchError(f"{path}: cannot read the file: {error}") from error
+
+
+@estimate_app.command("ppml")
+def estimate_ppml(
+    data: Path = typer.Argument(..., help="CSV or Parquet file, one row per observation"),
+    formula: str = typer.Option(..., help="'y ~ x1 + x2 | fe1 + fe2^fe3'"),
+    cluster: str = typer.Option(None, help="column to cluster standard errors by"),
+    json: bool = typer.Option(False, "--json", help="print the tidy table as JSON records"),
+) -> None:
+    """PPML with absorbed fixed effects (research.estimate.gravity.ppml)."""
+    from research.estimate.gravity import ppml
+
+    try:
+        result = ppml(_read_table(data), formula, cluster=cluster)
+    except ResearchError as error:
+        _fail(error)
+    if json:
+        typer.echo(result.tidy().to_json(orient="records"))
+    else:
+        typer.echo(result.summary())
 
 
 if __name__ == "__main__":  # pragma: no cover
