@@ -124,8 +124,7 @@ def event_study(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, trea
         raise ParameterError(f"window={window} must contain the reference period {reference} "
                              "and event time 0")
     event = pd.Timestamp(event)
-    data = panel[[outcome, unit, time, treated, cluster]].copy() if cluster not in (
-        unit, time, treated, outcome) else panel[[outcome, unit, time, treated]].copy()
+    data = panel[list(dict.fromkeys([outcome, unit, time, treated, cluster]))].copy()
     data = data.dropna(subset=[outcome])
     if (data[outcome] < 0).any():
         raise EstimationError(f"outcome {outcome!r} has negative values")

@@ -159,30 +159,30 @@ def _tidy(partner: pd.Series, product: pd.Series, level: str, period: pd.Series,
     })
 
 
-def read_partner_groups(path: Path) -> pd.DataFrame:
-    """``country_monthly_stats.csv`` as tidy rows: group exports to the selected partners."""
+def _read_partner_table(path: Path, extra: dict[str, str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Read a by-partner monthly table with checked columns; return it and partner ISO3."""
     source = str(path)
-    raw = read_csv_checked(path, {"period_dt": "month", "val": "float", "qty": "float",
-                                  "broad_group": "str", "partner_name": "str"})
+    raw = read_csv_checked(path, {"period_dt": "month", "partner_name": "str", "val": "float",
+                                  "qty": "float", **extra})
     raw = raw.rename(columns={"period_dt": "period"})
     for column in ("val", "qty"):
         _check_nonnegative(raw, column, source)
     _check_months(raw, source)
     partner = pd.Series(normalize(raw["partner_name"], source=source, field="partner_name"))
+    return raw, partner
+
+
+def read_partner_groups(path: Path) -> pd.DataFrame:
+    """``country_monthly_stats.csv`` as tidy rows: group exports to the selected partners."""
+    source = str(path)
+    raw, partner = _read_partner_table(path, {"broad_group": "str"})
     return _tidy(partner, _group_names(raw["broad_group"], source), "group", raw["period"],
                  raw["val"], raw["qty"])
 
 
 def read_partner_hs6(path: Path) -> pd.DataFrame:
     """``deep_dive_hs6_monthly.csv`` as tidy rows: HS6 exports by partner."""
-    source = str(path)
-    raw = read_csv_checked(path, {"period_dt": "month", "partner_name": "str", "hs6": "hs6",
-                                  "val": "float", "qty": "float"})
-    raw = raw.rename(columns={"period_dt": "period"})
-    for column in ("val", "qty"):
-        _check_nonnegative(raw, column, source)
-    _check_months(raw, source)
-    partner = pd.Series(normalize(raw["partner_name"], source=source, field="partner_name"))
+    raw, partner = _read_partner_table(path, {"hs6": "hs6"})
     return _tidy(partner, raw["hs6"], "hs6", raw["period"], raw["val"], raw["qty"])
 
 
