@@ -21,7 +21,22 @@ app.add_typer(report_app, name="report")
 estimate_app = typer.Typer(help="Estimators on a data file (CSV or Parquet).",
                            no_args_is_help=True)
 app.add_typer(estimate_app, name="estimate")
+user_app = typer.Typer(help="Your own events and baskets (YAML/TOML files in a folder).",
+                       no_args_is_help=True)
+app.add_typer(user_app, name="user")
 console = Console(stderr=True)
+
+
+@app.callback()
+def main(
+    user_dir: Path = typer.Option(
+        None, "--user-dir", envvar="RESEARCH_USER_DIR", file_okay=False,
+        help="folder of your own events and baskets (YAML/TOML), merged into the registry; "
+             "sets RESEARCH_USER_DIR for this command and the notebooks it runs"),
+) -> None:
+    """Export controls on dual-use goods: data, estimates and reports."""
+    if user_dir is not None:
+        os.environ["RESEARCH_USER_DIR"] = str(Path(user_dir).expanduser().resolve())
 
 
 def _fail(error: Exception) -> None:
@@ -70,31 +85,115 @@ def data_list() -> None:
     typer.echo(table.to_string(index=False))
 
 
-@report_app.command("run")
-def report_run(
-    grid: Path = typer.Option(None, help="report grid (default: reports.toml)"),
-    only: list[str] = typer.Option(None, help="run only these run names"),
-    jobs: int = typer.Option(0, help="parallel processes (0: one per core, at most 4)"),
-    out: Path = typer.Option(None, help="reports folder (default: reports/)"),
+@data_app.command("read")
+def data_read(
+    source: str = typer.Argument(..., help="file reader: sipri, wits, comtrade, worldbank, "
+                                 "fred, ... (research.readers.file_readers())"),
+    path: Path = typer.Argument(..., help="the downloaded file"),
+    out: Path = typer.Option(..., "--out", help="output table: .parquet or .csv"),
 ) -> None:
-    """Execute every notebook run of the grid and rebuild reports/index.html."""
-    from research.report.runner import load_grid, run_all
+    """Read a downloaded source file into its tidy table; write it as Parquet or CSV."""
+    from research.readers import output_format, read_file, write_table
 
     try:
-        specs = load_grid(grid)
+        output_format(out)  # refuse an unknown extension before reading anything
+        table = read_file(source, path)
+        write_table(table, out)
     except ResearchError as error:
         _fail(error)
+    console.print(f"wrote {out} ({len(table):,} rows)")
+
+
+@data_app.command("pull")
+def data_pull(
+    reporter: str = typer.Option(None, help="reporter ISO3 (default: the bundled table's)"),
+    partner: list[str] = typer.Option(None, help="partner ISO3, repeatable (WLD: world)"),
+    hs: list[str] = typer.Option(None, help="HS6 code, repeatable (default: bundled lines)"),
+    basket: str = typer.Option(None, help="pull the HS6 lines of this basket instead"),
+    start: str = typer.Option(None, help="first period YYYY-MM (default: 12 months back)"),
+    end: str = typer.Option(None, help="last period YYYY-MM (default: this month)"),
+    freq: str = typer.Option("M", help="M (monthly table) or A (annual table)"),
+    offline: bool = typer.Option(False, "--offline", help="use the cache only, never download"),
+    refresh: bool = typer.Option(False, "--refresh", help="download again even if cached"),
+    out: Path = typer.Option(None, help="updated-data folder (default: RESEARCH_UPDATED_DIR)"),
+) -> None:
+    """Pull new months from the UN Comtrade API into the cache and the updated-data folder."""
+    import warnings
+
+    from research.errors import ResearchWarning
+    from research.refresh import update_comtrade
+
+    try:
+        with _progress() as progress, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResearchWarning)
+            task = progress.add_task("Comtrade API calls", total=None)
+            result = update_comtrade(
+                reporter, partner or None, hs or None, basket=basket, start=start, end=end,
+                freq=freq, offline=True if offline else None, refresh=refresh, out_dir=out,
+                progress=lambda done, total: progress.update(task, completed=done, total=total))
+    except ResearchError as error:
+        _fail(error)
+    for warning in caught:
+        if issubclass(warning.category, ResearchWarning):
+            console.print(f"[yellow]warning:[/] {warning.message}")
+    if result.fresh.empty:
+        console.print("no records published for the periods asked; nothing written")
+        return
+    console.print(f"pulled {len(result.fresh)} rows; new periods: "
+                  f"{', '.join(result.added_periods) or 'none'}; revisions: "
+                  f"{len(result.revisions)}")
+    console.print(f"wrote {result.out_dir} ({result.dataset} updated); use it with "
+                  f"RESEARCH_DATA_DIR={result.out_dir}")
+
+
+@data_app.command("status")
+def data_status() -> None:
+    """What the download cache holds: source, retrieval time, rows, size, integrity."""
+    from rich.table import Table
+
+    from research.cache import cache_status
+
+    status = cache_status()
+    table = Table(title=f"download cache {config.cache_dir()}")
+    for column in ("source", "retrieved (UTC)", "rows", "bytes", "ok"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("from", overflow="fold")
+    for row in status.itertuples():
+        table.add_row(row.source, f"{row.retrieved:%Y-%m-%d %H:%M}", str(row.rows),
+                      f"{row.bytes:,}", "yes" if row.ok else f"NO: {row.problem}",
+                      str(row.url or row.query))
+    Console(width=200).print(table)
+    manifest = config.updated_dir() / "UPDATED.json"
+    if manifest.exists():
+        console.print(f"updated data: {manifest.parent} "
+                      f"({manifest.read_text(encoding='utf-8')[:400]})")
+    if status.empty:
+        console.print("the cache is empty; `research data pull` fills it")
+
+
+def _select(grid: Path | None, only: list[str] | None) -> list:
+    from research.report.runner import load_grid
+
+    specs = load_grid(grid)
     if only:
         unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:
-            _fail(ResearchError(f"unknown run name(s) {unknown}; "
-                                f"known: {[s.name for s in specs]}"))
+            raise ResearchError(f"unknown run name(s) {unknown}; "
+                                f"known: {[s.name for s in specs]}")
         specs = [s for s in specs if s.name in only]
+    return specs
+
+
+def _run_reports(run, count: int, jobs: int, scheduler: str | None, out: Path | None) -> None:
+    """Call ``run(jobs, on_done)`` under a progress bar; exit 1 when any run failed."""
+    from research.report.runner import dask_scheduler
+
+    scheduler = dask_scheduler(scheduler)
     jobs = jobs or min(4, os.cpu_count() or 1)
+    where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} process(es)"
     failed = []
     with _progress() as progress:
-        task = progress.add_task(f"running {len(specs)} reports on {jobs} process(es)",
-                                 total=len(specs))
+        task = progress.add_task(f"running {count} reports on {where}", total=count)
 
         def done(manifest: dict) -> None:
             mark = "[green]ok[/]" if manifest["status"] == "succeeded" else "[red]FAILED[/]"
@@ -103,7 +202,10 @@ def report_run(
                 failed.append(manifest)
             progress.advance(task)
 
-        run_all(specs, reports_dir=out, jobs=jobs, on_done=done)
+        try:
+            run(jobs, scheduler, done)
+        except ResearchError as error:
+            _fail(error)
     index = Path(out or config.reports_dir()) / "index.html"
     console.print(f"index: {index}")
     for manifest in failed:
@@ -112,6 +214,76 @@ def report_run(
                       f"{error.get('ename')}: {error.get('evalue')}")
     if failed:
         raise typer.Exit(code=1)
+
+
+SCHEDULER_HELP = "Dask scheduler address (tcp://host:8786); default $RESEARCH_DASK_SCHEDULER"
+
+
+@report_app.command("run")
+def report_run(
+    grid: Path = typer.Option(None, help="report grid (default: reports.toml)"),
+    only: list[str] = typer.Option(None, help="run only these run names"),
+    jobs: int = typer.Option(0, help="parallel processes (0: one per core, at most 4)"),
+    scheduler: str = typer.Option(None, help=SCHEDULER_HELP),
+    out: Path = typer.Option(None, help="reports folder (default: reports/)"),
+) -> None:
+    """Execute every notebook run of the grid and rebuild reports/index.html."""
+    from research.report.runner import run_all
+
+    try:
+        specs = _select(grid, only)
+    except ResearchError as error:
+        _fail(error)
+    _run_reports(lambda j, s, done: run_all(specs, reports_dir=out, jobs=j, on_done=done,
+                                            scheduler=s),
+                 len(specs), jobs, scheduler, out)
+
+
+@report_app.command("regenerate")
+def report_regenerate(
+    force: bool = typer.Option(False, "--force", help="rerun every run"),
+    grid: Path = typer.Option(None, help="report grid (default: reports.toml)"),
+    only: list[str] = typer.Option(None, help="consider only these run names"),
+    jobs: int = typer.Option(0, help="parallel processes (0: one per core, at most 4)"),
+    scheduler: str = typer.Option(None, help=SCHEDULER_HELP),
+    out: Path = typer.Option(None, help="reports folder (default: reports/)"),
+) -> None:
+    """Rerun only changed runs (notebook, parameters, data, package version) and failed ones."""
+    from research.report.regenerate import plan, regenerate
+
+    try:
+        specs = _select(grid, only)
+        decisions = plan(specs, out, force=force)
+    except ResearchError as error:
+        _fail(error)
+    for decision in decisions:
+        if decision.rerun:
+            console.print(f"rerun {decision.name}: {'; '.join(decision.reasons)}")
+        else:
+            console.print(f"[dim]up to date {decision.name}[/]")
+    stale = [s for s, d in zip(specs, decisions, strict=True) if d.rerun]
+    if not stale:
+        regenerate(specs, out)  # writes the index page only if it is missing
+        console.print(f"all {len(specs)} runs up to date")
+        return
+    _run_reports(lambda j, s, done: regenerate(stale, out, force=True, jobs=j, scheduler=s,
+                                               on_done=done),
+                 len(stale), jobs, scheduler, out)
+
+
+@report_app.command("pdf")
+def report_pdf(
+    run: str = typer.Argument(..., help="run name (a folder in reports/)"),
+    out: Path = typer.Option(None, help="PDF file (default: reports/RUN/RUN.pdf)"),
+    reports: Path = typer.Option(None, help="reports folder (default: reports/)"),
+) -> None:
+    """Export a report's HTML page to an A4 PDF with headless Chromium."""
+    from research.report.pdf import report_pdf as export
+
+    try:
+        console.print(f"wrote {export(run, reports, out)}")
+    except ResearchError as error:
+        _fail(error)
 
 
 @report_app.command("index")
@@ -155,6 +327,58 @@ def estimate_ppml(
         typer.echo(result.tidy().to_json(orient="records"))
     else:
         typer.echo(result.summary())
+
+
+@estimate_app.command("did")
+def estimate_did(
+    data: Path = typer.Argument(..., help="CSV or Parquet file, one row per unit and period"),
+    outcome: str = typer.Option(..., help="outcome column"),
+    unit: str = typer.Option(..., help="unit id column"),
+    time: str = typer.Option(..., help="period column (numeric, e.g. year)"),
+    cohort: str = typer.Option(..., help="first treated period column; 0 = never treated"),
+    control: str = typer.Option("never", help="comparison units: never | notyet"),
+    log: bool = typer.Option(False, "--log", help="estimate on log(outcome)"),
+    json: bool = typer.Option(False, "--json", help="print the tidy table as JSON records"),
+) -> None:
+    """Staggered DiD of Callaway and Sant'Anna (research.estimate.did.callaway_santanna)."""
+    from research.estimate.did import callaway_santanna
+
+    try:
+        result = callaway_santanna(_read_table(data), outcome=outcome, unit=unit, time=time,
+                                   cohort=cohort, control=control, log=log)
+    except ResearchError as error:
+        _fail(error)
+    if json:
+        typer.echo(result.tidy().to_json(orient="records"))
+    else:
+        typer.echo(result.summary())
+
+
+@user_app.command("check")
+def user_check(
+    folder: Path = typer.Argument(None, help="folder to check (default: --user-dir or "
+                                             "RESEARCH_USER_DIR)"),
+) -> None:
+    """Validate the YAML/TOML files of a user folder and list the events and baskets found."""
+    from research.reference import user_files
+
+    folder = folder or config.user_dir()
+    if folder is None:
+        _fail(ResearchError("no folder given: pass DIR, --user-dir or set RESEARCH_USER_DIR"))
+    try:
+        data = user_files.read_user_dir(folder)
+    except ResearchError as error:
+        _fail(error)
+    typer.echo(f"{len(data.files)} file(s) in {data.directory}: "
+               + ", ".join(p.name for p in data.files))
+    if not data.events.empty:
+        typer.echo(data.events[["event_id", "announced", "effective", "event_type", "targets",
+                                "basket"]].to_string(index=False))
+    if not data.baskets.empty:
+        lines = data.baskets.groupby("basket", sort=False).agg(
+            product_group=("product_group", "first"), hs6=("hs6", ";".join))
+        typer.echo(lines.reset_index().to_string(index=False))
+    typer.echo(f"ok: {len(data.events)} event(s), {len(data.basket_names())} basket(s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

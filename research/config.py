@@ -9,6 +9,9 @@ users can point the package at other folders without editing code.
 | ``RESEARCH_RAW_DIR`` | ``<repo>/../shared/data/raw`` | raw source files, read only by the data build |
 | ``RESEARCH_REPORTS_DIR`` | ``<repo>/reports`` | where report runs are written |
 | ``RESEARCH_CACHE_DIR`` | ``~/.cache/research`` | download cache |
+| ``RESEARCH_USER_DIR`` | unset | your own events and baskets (YAML/TOML), merged into the registry |
+| ``RESEARCH_UPDATED_DIR`` | ``<cache>/updated`` | bundled tables with freshly pulled months merged in |
+| ``RESEARCH_OFFLINE`` | unset | ``1`` (or true/yes): never download; use only the cache |
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ def _path(variable: str, default: Path) -> Path:
 
 
 def data_dir() -> Path:
-    """Folder of the bundled starter data."""
+    """Folder of the bundled starter data.
+
+    Examples
+    --------
+    >>> import os
+    >>> data_dir() == (Path(os.environ["RESEARCH_DATA_DIR"]).resolve()
+    ...                if os.environ.get("RESEARCH_DATA_DIR") else REPO_ROOT / "data")
+    True
+    """
     return _path("RESEARCH_DATA_DIR", REPO_ROOT / "data")
 
 
@@ -52,3 +63,35 @@ def notebooks_dir() -> Path:
 def cache_dir() -> Path:
     """Folder of the download cache."""
     return _path("RESEARCH_CACHE_DIR", Path.home() / ".cache" / "research")
+
+
+def updated_dir() -> Path:
+    """Folder of the updated data (bundled tables with pulled months merged in)."""
+    return _path("RESEARCH_UPDATED_DIR", cache_dir() / "updated")
+
+
+def offline() -> bool:
+    """True when ``RESEARCH_OFFLINE`` is set to 1, true or yes: downloads are refused."""
+    return os.environ.get("RESEARCH_OFFLINE", "").strip().lower() in {"1", "true", "yes"}
+
+
+def user_dir() -> Path | None:
+    """Folder of the user's own events and baskets (``RESEARCH_USER_DIR``), or ``None``.
+
+    See :mod:`research.reference.user_files`.
+
+    Examples
+    --------
+    >>> import os
+    >>> saved = os.environ.pop("RESEARCH_USER_DIR", None)
+    >>> user_dir() is None
+    True
+    >>> os.environ["RESEARCH_USER_DIR"] = "~/my_events"
+    >>> user_dir() == Path.home().resolve() / "my_events"
+    True
+    >>> del os.environ["RESEARCH_USER_DIR"]
+    >>> if saved is not None:
+    ...     os.environ["RESEARCH_USER_DIR"] = saved
+    """
+    value = os.environ.get("RESEARCH_USER_DIR", "").strip()
+    return Path(value).expanduser().resolve() if value else None

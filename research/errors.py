@@ -34,12 +34,56 @@ class UnknownCountryError(SourceFormatError):
     """Country names or codes that the normalizer cannot map to ISO3."""
 
 
+class UserFileError(SourceFormatError):
+    """A user events/baskets file (``RESEARCH_USER_DIR``) is invalid.
+
+    The message starts with ``file:line`` and names the field and value; ``path``
+    and ``line`` (1-based, ``None`` when unknown) are kept as attributes.
+    """
+
+    def __init__(self, path: object, message: str, *, line: int | None = None,
+                 field: str | None = None, value: object = None) -> None:
+        super().__init__(f"{path}:{line}" if line else str(path), message, field=field,
+                         value=value)
+        self.path, self.line = str(path), line
+
+
 class ParameterError(ResearchError, ValueError):
     """A function, notebook or command got a parameter value it cannot use."""
 
 
 class DataNotFoundError(ResearchError, FileNotFoundError):
     """A bundled table or raw source file is missing."""
+
+
+class PluginError(ResearchError):
+    """A third-party data source (entry point of group ``research.sources``) cannot be used."""
+
+
+class FetchError(ResearchError):
+    """A download failed: a non-retryable HTTP status, an API error message or retries exhausted.
+
+    Carries the URL, the HTTP status (``None`` when no response came back) and the
+    server's own message.
+    """
+
+    def __init__(self, url: str, message: str, *, status: int | None = None,
+                 server_message: str | None = None, attempts: int | None = None) -> None:
+        parts = [str(url)]
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        parts.append(message)
+        if server_message:
+            parts.append(f"server said: {server_message}")
+        if attempts is not None and attempts > 1:
+            parts.append(f"after {attempts} attempts")
+        super().__init__(": ".join(parts))
+        self.url, self.status, self.server_message = url, status, server_message
+        self.attempts = attempts
+
+
+class OfflineError(DataNotFoundError):
+    """Offline mode (``RESEARCH_OFFLINE=1`` or ``offline=True``) and the data asked for is not cached."""
 
 
 class EstimationError(ResearchError):
@@ -62,5 +106,27 @@ class FewClustersWarning(ResearchWarning):
     """Cluster-robust inference with few clusters: standard errors may be too small."""
 
 
+class CacheWarning(ResearchWarning):
+    """A cache entry was corrupt or truncated; it was deleted and will be fetched again."""
+
+
+class RevisionWarning(ResearchWarning):
+    """Freshly downloaded data changed values already held for past periods (revisions)."""
+
+
+class SkippedDataWarning(ResearchWarning):
+    """A file reader left out part of a file on purpose (a sheet it does not know, partners
+    that are not countries); the message names the file and what was left out."""
+
+
+class CoverageWarning(ResearchWarning):
+    """Newly added periods lack series that the bundled table has (a partial pull)."""
+
+
 class IdentificationWarning(ResearchWarning):
     """The data cannot identify part of what was asked (for example no pre-period)."""
+
+
+class HSConversionWarning(ResearchWarning):
+    """An HS revision conversion is not one-to-one (n:1 or n:n lines, or a path through
+    HS2022): the converted series breaks or mixes goods; the message names the codes."""
