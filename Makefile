@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: report test lab data lint clean
+.PHONY: report test lab data lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,14 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[test]'
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[docs]'
+	touch $@
+
 report: $(VENV)/.installed
 	$(BIN)/research report run
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(VENV)/.installed-docs
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 lab: $(VENV)/.installed
@@ -29,6 +33,10 @@ lab: $(VENV)/.installed
 
 data: $(VENV)/.installed
 	$(BIN)/research data build --raw ../shared/data/raw
+
+# API docs and user guide into site/, offline; any warning fails the build.
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check research tests benchmarks

@@ -46,7 +46,19 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 
 def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
+    """Hex SHA-256 of a file's bytes.
+
+    Examples
+    --------
+    The FIPS 180-2 test vector: SHA-256 of ``abc``.
+
+    >>> import tempfile
+    >>> path = write_text_atomic(Path(tempfile.mkdtemp()) / "abc.txt", "abc")
+    >>> path.read_text(encoding="utf-8")
+    'abc'
+    >>> sha256_file(path)
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -50,6 +50,18 @@ class Schema:
         ----------
         frame : DataFrame to check.
         source : file or table name to put in error messages (defaults to the schema name).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> prices = Schema(name="prices", columns={"iso3": Column("str", pattern=ISO3),
+        ...                                         "price": Column("float", minimum=0)})
+        >>> prices.validate(pd.DataFrame({"iso3": ["JPN"], "price": [1.5]})).shape
+        (1, 2)
+        >>> prices.validate(pd.DataFrame({"iso3": ["Japan"], "price": [1.5]}))
+        Traceback (most recent call last):
+        ...
+        research.errors.SchemaError: prices: row 0: field 'iso3': value 'Japan': does not match the pattern '[A-Z]{3}'
         """
         where = source or self.name
         missing = [c for c in self.columns if c not in frame.columns]
@@ -156,7 +168,7 @@ MILITARY_EXPENDITURE = Schema(
         "year": Column("int", minimum=1949),
         "measure": Column("str", allowed=frozenset({
             "constant_usd", "current_usd", "share_of_gdp", "local_currency_fy",
-            "per_capita_usd", "share_of_government"})),
+            "local_currency_cy", "per_capita_usd", "share_of_government"})),
         "value": Column("float", nullable=True),
         "unit": Column("str"),
         "missing_marker": Column("str", nullable=True, allowed=frozenset({"...", "xxx"})),

@@ -141,3 +141,18 @@ def test_nomenclature_missing_column(raw_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SourceFormatError, match="harmonized-system.csv") as error:
         baskets.read_hs2022_descriptions(path)
     assert error.value.field == "description"
+
+
+def test_build_ignores_user_baskets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "b.yaml").write_text("baskets:\n  - name: ree_metals\n    product_group: "
+                                   "rare_earths\n    lines: ['280530']\n", encoding="utf-8")
+    monkeypatch.setenv("RESEARCH_USER_DIR", str(folder))
+    assert baskets.BASKET_GROUP["ree_metals"] == "rare_earths"
+    assert "ree_metals" in baskets.basket_names()
+    assert "ree_metals" not in baskets.bundled_basket_names()
+    # the data build's lines come from the bundled definitions only
+    lines = baskets.basket_lines(dual_use.catalogue_hs6("export"))
+    assert "ree_metals" not in set(lines["basket"])
+    assert len(datasets.load("hs_baskets")) == len(datasets.load("hs_baskets", user=False)) + 1

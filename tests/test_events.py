@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -159,3 +160,14 @@ def test_missing_section_and_overlay_drift(raw_dir: Path, tmp_path: Path) -> Non
     overlay = {k: v for k, v in events.OVERLAY.items() if k != "C11"}
     with pytest.raises(SourceFormatError, match="C11"):
         events.apply_overlay(parsed, overlay)
+
+
+def test_registry_schema_widens_only_the_id() -> None:
+    bundled = events.load_events(user=False)
+    events.REGISTRY_EVENTS.validate(bundled)
+    assert set(events.REGISTRY_EVENTS.columns) == set(EVENTS.columns)
+    for name, column in EVENTS.columns.items():
+        if name != "event_id":
+            assert events.REGISTRY_EVENTS.columns[name] == column
+    assert re.fullmatch(events.USER_EVENT_ID, "U_JP_WATCHLIST_2026")
+    assert all(re.fullmatch(events.BUNDLED_EVENT_ID, i) for i in bundled["event_id"])

@@ -77,3 +77,66 @@ def test_errors_name_file_line_and_value(tmp_path: Path) -> None:
     unknown.write_text("Date,Country,Value\n2024-01-01,Atlantis,1.0\n")
     with pytest.raises(SourceFormatError, match="Atlantis"):
         fred.read_fred_rates(unknown)
+
+
+# ------------------------------------------------------------- FRED's own CSV download
+
+# Values from raw fred_exchange_rates_yearly.csv lines 419-421 (Japan 2022-2024) and
+# 762-764 (South Korea), laid out as FRED's download of the annual series AEXJPUS and
+# AEXKOUS ("observation_date" header; "." for a missing observation in older files).
+FREDGRAPH = ("observation_date,AEXJPUS,AEXKOUS\n"
+             "2021-01-01,.,\n"
+             "2022-01-01,131.4589,1291.7796\n"
+             "2023-01-01,140.5001,1306.7637\n"
+             "2024-01-01,151.4551,1363.4381\n")
+
+
+def test_fred_download_layout(tmp_path: Path) -> None:
+    path = tmp_path / "fredgraph.csv"
+    path.write_text(FREDGRAPH)
+    table = fred.read_fred_csv(path)
+    # 2 series x 3 years with values; 2021 is '.' and empty: absent rows
+    assert len(table) == 6 and table.date.min() == pd.Timestamp("2022-01-01")
+    japan = table[table.series_id == "AEXJPUS"].set_index("date")
+    assert japan.loc["2024-01-01", "value"] == 151.4551
+    assert set(japan["unit"]) == {"JPY per USD"}
+    assert set(table.loc[table.series_id == "AEXKOUS", "unit"]) == {"KRW per USD"}
+    # the file layout of before 2024 ("DATE") and a series that is not an exchange rate
+    old = tmp_path / "old.csv"
+    old.write_text("DATE,GDPC1,DEXUSEU\n2024-01-01,23000.5,1.0824\n")
+    table = fred.read_fred_csv(old)
+    assert table.set_index("series_id")["unit"].isna().to_dict() == {"DEXUSEU": False,
+                                                                    "GDPC1": True}
+    assert table.set_index("series_id").loc["DEXUSEU", "unit"] == "USD per EUR"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (FREDGRAPH[:FREDGRAPH.rindex(",")], r"row 5.*2 fields.*cut short"),  # last line cut
+    (FREDGRAPH.replace("2023-01-01", "2023-13-01"), r"row 4: field 'observation_date'"),
+    (FREDGRAPH.replace("140.5001", "n/a"), r"row 4: field 'AEXJPUS': value 'n/a'"),
+    (FREDGRAPH.replace("2023-01-01", "2022-01-01"), r"same date.*lines \[3, 4\]"),
+    ("observation_date,AEXJPUS\n2024-01-01,.\n", "no observation holds a value"),
+    ("observation_date\n2024-01-01\n", "no series column"),
+    ("Date,Country,Value\n2024-01-01,Japan,151.4551\n", r"field 'Country'.*'Japan'"),
+    ("series,value\nAEXJPUS,1\n", "not the FRED date column"),
+])
+def test_fred_download_errors(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "fredgraph.csv"
+    path.write_text(text)
+    with pytest.raises(SourceFormatError, match=message):
+        fred.read_fred_csv(path)
+
+
+def test_datahub_layout_cut_short_and_duplicates(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.csv"
+    cut.write_text("Date,Country,Value\n2023-01-01,Japan,140.5001\n2024-01-01,Jap")
+    with pytest.raises(SourceFormatError, match=r"cut\.csv: row 3.*2 fields"):
+        fred.read_fred_rates(cut)
+    twice = tmp_path / "twice.csv"
+    twice.write_text("Date,Country,Value\n2024-01-01,Japan,151.4551\n2024-01-01,Japan,151\n")
+    with pytest.raises(SourceFormatError, match=r"twice\.csv: row 3.*lines \[2, 3\]"):
+        fred.read_fred_rates(twice)
+    empty = tmp_path / "empty.csv"
+    empty.write_text("Date,Country,Value\n")
+    with pytest.raises(SourceFormatError, match="no data rows"):
+        fred.read_fred_rates(empty)

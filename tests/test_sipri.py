@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import openpyxl
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from research import config
-from research.errors import ParameterError, SourceFormatError
+from research.errors import DataNotFoundError, ParameterError, SkippedDataWarning, SourceFormatError
 from research.schemas import MILITARY_EXPENDITURE
 from research.sources import sipri
 
@@ -141,10 +142,12 @@ def test_rebuild_equals_committed_file(raw_dir: Path, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def corrupted(workbook: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy with the Per capita sheet removed, the Current US$ header cell renamed and
-    Japan's 2024 share of GDP (cell BZ107) replaced by text."""
+    """A copy with the Per capita sheet removed, the Current US$ header cell renamed,
+    Japan's 2024 share of GDP (cell BZ107) replaced by text and the constant-price sheet
+    renamed to another base year."""
     book = openpyxl.load_workbook(workbook)
     del book["Per capita"]
+    book["Constant (2023) US$"].title = "Constant (2022) US$"
     book["Current US$"]["A6"] = "Nation"
     book["Share of GDP"]["BZ107"] = "n/a"
     path = tmp_path_factory.mktemp("sipri") / "corrupted.xlsx"
@@ -170,10 +173,219 @@ def test_non_numeric_cell_is_reported(corrupted: Path) -> None:
     assert "BZ107" in message and "'n/a'" in message and "row 107" in message
 
 
-def test_constant_sheet_found_by_pattern(corrupted: Path, tmp_path: Path) -> None:
-    book = openpyxl.load_workbook(corrupted)
-    book["Constant (2023) US$"].title = "Constant (2022) US$"
-    path = tmp_path / "rebased.xlsx"
+def test_renamed_constant_sheet_must_agree_with_its_title(corrupted: Path) -> None:
+    # The copy's sheet is renamed "Constant (2022) US$" but its title cell A1 still says
+    # "in constant (2023) US$ m.": the sheet contradicts itself. (A consistent rename is
+    # read: test_old_constant_sheet_name.)
+    with pytest.raises(SourceFormatError, match=r"title cell A1.*base year \['2023'\]"):
+        sipri.read_sipri_workbook(corrupted, sheets=["constant_usd"], countries=["Japan"])
+
+
+
+# ---------------------------------------------------------------- every sheet, any vintage
+
+
+@pytest.fixture(scope="module")
+def every_sheet(workbook: Path) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkippedDataWarning)  # Front page etc. are known
+        return sipri.read_sipri_file(workbook)
+
+
+def test_every_country_sheet_is_read(every_sheet: pd.DataFrame) -> None:
+    MILITARY_EXPENDITURE.validate(every_sheet)
+    # PROVENANCE: 7 country sheets, each with 174 country rows; years 1949-2024 (76)
+    # except Per capita and Share of Govt. spending (1988-2024, 37).
+    sizes = every_sheet.groupby("measure").size().to_dict()
+    assert sizes == {"constant_usd": 174 * 76, "current_usd": 174 * 76,
+                     "local_currency_cy": 174 * 76, "local_currency_fy": 174 * 76,
+                     "share_of_gdp": 174 * 76, "per_capita_usd": 174 * 37,
+                     "share_of_government": 174 * 37}
+    assert every_sheet.groupby("measure")["iso3"].nunique().eq(174).all()
+    # PROVENANCE: Constant US$ has 8,329 numbers, 4,655 '...' and 240 'xxx'.
+    constant = every_sheet[every_sheet.measure == "constant_usd"]
+    assert constant["value"].notna().sum() == 8329
+    assert constant["missing_marker"].value_counts().to_dict() == {"...": 4655, "xxx": 240}
+
+
+def test_every_sheet_spot_values(every_sheet: pd.DataFrame) -> None:
+    # Read by hand with openpyxl from SIPRI-Milex-data-1949-2024_2.xlsx:
+    # 'Share of GDP'!BZ107 (Japan, 2024) = 0.013713968958063434, format 0.00% -> fraction
+    share = value(every_sheet, "JPN", "share_of_gdp", 2024)
+    assert share.value == pytest.approx(0.013714, abs=5e-7)
+    assert share.unit == "fraction of GDP"
+    # 'Current US$'!BZ107 (Japan, 2024) = 55273.90431670826 (US$ m)
+    current = value(every_sheet, "JPN", "current_usd", 2024)
+    assert current.value == pytest.approx(55273.9, abs=0.05)
+    assert current.unit == "US$ m, current prices"
+    # 'Local currency calendar years'!CA108 (Japan, 2024) = 8371675000000.0, B108 'Yen'
+    yen = value(every_sheet, "JPN", "local_currency_cy", 2024)
+    assert yen.value == 8371675000000.0
+    assert yen.unit == "Yen (local currency), current prices, calendar year"
+    # 'Share of Govt. spending'!AN109 (Japan, 2024) = 0.03250563532806726, format 0.00%
+    government = value(every_sheet, "JPN", "share_of_government", 2024)
+    assert government.value == pytest.approx(0.0325056, abs=5e-8)
+    assert government.unit == "fraction of general government expenditure"
+    # 'Local currency calendar years'!AT161 (USSR, 1991) = '...', AU161 (1992) = 'xxx';
+    # 'Current US$'!AS160 (USSR, 1991) = '...', AT160 (1992) = 'xxx'.
+    for measure in ("local_currency_cy", "current_usd"):
+        assert value(every_sheet, "SUN", measure, 1991).missing_marker == "..."
+        assert value(every_sheet, "SUN", measure, 1992).missing_marker == "xxx"
+        assert math.isnan(value(every_sheet, "SUN", measure, 1992).value)
+
+
+def sipri_sheet(book: openpyxl.Workbook, title: str, lines: list[str], header_row: int,
+                header: list, rows: list[list], percent: bool = False) -> None:
+    """Add a sheet laid out like SIPRI's: title lines, a header row, country rows."""
+    sheet = book.create_sheet(title)
+    for number, text in enumerate(lines, start=1):
+        sheet.cell(number, 1, text)
+    for column, label in enumerate(header, start=1):
+        sheet.cell(header_row, column, label)
+    for number, row in enumerate(rows, start=header_row + 2):  # a blank row, as SIPRI has
+        for column, cell in enumerate(row, start=1):
+            if cell is not None:
+                written = sheet.cell(number, column, cell)
+                if percent and isinstance(cell, float):
+                    written.number_format = "0.00%"
+
+
+YEARS = [2021, 2022, 2023]
+COUNTRY_ROWS = [["East Asia"], ["Japan", "56", 1.0, 2.0, 3.0],
+                ["Korea, South", "58", "...", 5.0, 6.0], ["USSR", "", "xxx", "xxx", "xxx"]]
+
+
+def vintage_book(path: Path) -> Path:
+    """An older/newer release: other sheet names, header rows and percent shares."""
+    book = openpyxl.Workbook()
+    book.active.title = "Front page"
+    # header on row 9 (row 6 in the 2024 release), an empty column B as SIPRI has
+    sipri_sheet(book, "Constant (2023) US$",
+                ["Military expenditure by country, in constant (2023) US$ m., 2021-2023",
+                 "Figures are in US $m., at constant 2023 prices and exchange rates",
+                 '". ." = data unavailable. "xxx" = country did not exist.'], 9,
+                ["Country", None, "Notes", *YEARS],
+                [[r[0], None, *r[1:]] for r in COUNTRY_ROWS])
+    # the pre-2021 spelling "USD" and year headers stored as text, header on row 4
+    sipri_sheet(book, "Current USD", ["Military expenditure by country, in millions of US$ "
+                                      "at current prices and exchange rates"], 4,
+                ["Country", "Notes", *map(str, YEARS)], COUNTRY_ROWS)
+    # shares written as percentages (1.0 = 1%), no percent number format
+    sipri_sheet(book, "Share of GDP", ["Military expenditure by country as percentage of "
+                                       "gross domestic product"], 5,
+                ["Country", "Notes", *YEARS], COUNTRY_ROWS)
+    # shares stored as fractions with a percent format (as in the 2024 release)
+    sipri_sheet(book, "Share of Govt. spending", ["Military expenditure by country as "
+                                                  "percentage of government spending"], 7,
+                ["Country", "Notes", "Reporting year", *YEARS],
+                [[r[0], r[1] if len(r) > 1 else None, None, *(c / 100 if isinstance(c, float)
+                                                              else c for c in r[2:])]
+                 for r in COUNTRY_ROWS], percent=True)
+    sipri_sheet(book, "Local currency calendar years",
+                ["Military expenditure by country, in local currency"], 6,
+                ["Country", "Currency", "Notes", *YEARS],
+                [["East Asia"], ["Japan", "Yen", "56", 5.0e12, 5.1e12, 6.8e12]])
+    book.create_sheet("Footnotes")
+    book.create_sheet("Our notes")
     book.save(path)
-    table = sipri.read_sipri_workbook(path, sheets=["constant_usd"], countries=["Japan"])
-    assert set(table["unit"]) == {"US$ m, constant 2022 prices"}
+    return path
+
+
+def test_other_vintage_layout(tmp_path: Path) -> None:
+    path = vintage_book(tmp_path / "SIPRI-Milex-data-1988-2023.xlsx")
+    with pytest.warns(SkippedDataWarning, match="'Our notes'"):
+        table = sipri.read_sipri_file(path)
+    MILITARY_EXPENDITURE.validate(table)
+    units = table.drop_duplicates("measure").set_index("measure")["unit"].to_dict()
+    assert units["constant_usd"] == "US$ m, constant 2023 prices"
+    assert units["current_usd"] == "US$ m, current prices"
+    assert units["share_of_gdp"] == "percent of GDP"
+    assert units["share_of_government"] == "fraction of general government expenditure"
+    assert units["local_currency_cy"] == "Yen (local currency), current prices, calendar year"
+    # Constant sheet: header on row 9, blank row 10, 'East Asia' row 11, Japan row 12 with
+    # 1.0 / 2.0 / 3.0 in D12:F12 (2021-2023); Korea, South D13 = '...'.
+    assert value(table, "JPN", "constant_usd", 2023).value == 3.0
+    korea = value(table, "KOR", "constant_usd", 2021)
+    assert math.isnan(korea.value) and korea.missing_marker == "..."
+    assert value(table, "SUN", "current_usd", 2022).missing_marker == "xxx"
+    assert value(table, "JPN", "share_of_gdp", 2022).value == 2.0  # 2%, written as 2.0
+    assert value(table, "JPN", "share_of_government", 2022).value == pytest.approx(0.02)
+    assert value(table, "JPN", "local_currency_cy", 2023).value == 6.8e12
+    assert len(table) == 3 * 3 * 4 + 3  # 3 countries x 3 years x 4 sheets + Japan's yen
+
+
+def test_old_constant_sheet_name(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sipri_sheet(book, "Constant (2019) USD",
+                ["Military expenditure by country, in constant (2019) US$ m., 1949-2020"], 5,
+                ["Country", "Notes", *YEARS], COUNTRY_ROWS)
+    book.save(tmp_path / "old.xlsx")
+    table = sipri.read_sipri_workbook(tmp_path / "old.xlsx", sheets=["constant_usd"])
+    assert set(table["unit"]) == {"US$ m, constant 2019 prices"}
+
+
+def one_sheet(tmp_path: Path, title: str, lines: list[str], rows: list[list] = COUNTRY_ROWS,
+              percent: bool = False) -> Path:
+    book = openpyxl.Workbook()
+    sipri_sheet(book, title, lines, 4, ["Country", "Notes", *YEARS], rows, percent=percent)
+    path = tmp_path / "sipri.xlsx"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(("title", "line", "measure", "says"), [
+    ("Current US$", "Figures are in US$ b., at current prices", "current_usd", "billion"),
+    ("Constant (2023) US$", "Figures are in US$ m., at constant 2022 prices", "constant_usd",
+     "base year"),
+    ("Share of GDP", "Military expenditure in US$ m.", "share_of_gdp", "currency"),
+    ("Per capita", "Figures are in millions of current US$", "per_capita_usd", "million"),
+])
+def test_title_with_another_unit(tmp_path: Path, title: str, line: str, measure: str,
+                                 says: str) -> None:
+    path = one_sheet(tmp_path, title, ["Military expenditure by country", line])
+    with pytest.raises(SourceFormatError, match=says) as caught:
+        sipri.read_sipri_workbook(path, sheets=[measure])
+    assert caught.value.field == "title cell A2" and caught.value.value == line
+    assert "sipri.xlsx" in str(caught.value) and repr(title) in str(caught.value)
+
+
+def test_mixed_share_formats_are_refused(tmp_path: Path) -> None:
+    # Japan's three numbers carry a percent format, Korea's two do not: 3 of 5
+    rows = [["Japan", "", 0.01, 0.02, 0.03]]
+    book_path = one_sheet(tmp_path, "Share of GDP", ["as percentage of GDP"], rows,
+                          percent=True)
+    book = openpyxl.load_workbook(book_path)
+    book["Share of GDP"].append(["Korea, South", "", "...", 2.5, 2.6])
+    book.save(book_path)
+    with pytest.raises(SourceFormatError, match="3 of 5 numbers"):
+        sipri.read_sipri_workbook(book_path, sheets=["share_of_gdp"])
+
+
+def test_duplicate_country_and_empty_sheet(tmp_path: Path) -> None:
+    rows = [["Korea, South", "", 1.0, 2.0, 3.0], ["South Korea", "", 1.0, 2.0, 3.0]]
+    path = one_sheet(tmp_path, "Current US$", [], rows)
+    # header row 4, blank row 5, rows 6 and 7
+    with pytest.raises(SourceFormatError, match=r"rows 6 and 7.*KOR") as caught:
+        sipri.read_sipri_workbook(path, sheets=["current_usd"])
+    assert caught.value.row == 7
+    path = one_sheet(tmp_path, "Current US$", [], [["East Asia"]])
+    with pytest.raises(SourceFormatError, match="no country rows"):
+        sipri.read_sipri_workbook(path, sheets=["current_usd"])
+
+
+def test_workbook_without_country_sheets(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.active.title = "Front page"
+    book.save(tmp_path / "empty.xlsx")
+    with pytest.raises(SourceFormatError, match="no SIPRI country sheet"):
+        sipri.read_sipri_file(tmp_path / "empty.xlsx")
+
+
+def test_truncated_and_missing_workbook(workbook: Path, tmp_path: Path) -> None:
+    data = workbook.read_bytes()
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceFormatError, match=r"cut\.xlsx.*not a readable Excel workbook"):
+        sipri.read_sipri_file(cut)
+    with pytest.raises(DataNotFoundError, match="nothing.xlsx"):
+        sipri.read_sipri_file(tmp_path / "nothing.xlsx")

@@ -103,3 +103,63 @@ def test_long_layout_and_errors(tmp_path: Path) -> None:
     other = write(tmp_path / "other.csv", "iso,year,gdp\nJPN,2023,1\n")
     with pytest.raises(SourceFormatError, match="neither"):
         worldbank.read_worldbank_csv(other)
+
+
+def test_bulk_units_and_several_indicators(tmp_path: Path) -> None:
+    # A bulk file may hold several indicators; the unit comes from each indicator's name.
+    text = BULK_SAMPLE.format(korea_2016="2.7") + (
+        '"Japan","JPN","GDP (current US$)","NY.GDP.MKTP.CD","4.44e12","5.0e12",\n')
+    table = worldbank.read_worldbank_bulk(write(tmp_path / "API_two.csv", text))
+    units = table.drop_duplicates("indicator").set_index("indicator")["unit"].to_dict()
+    assert units == {"MS.MIL.XPND.GD.ZS": "% of GDP", "NY.GDP.MKTP.CD": "current US$"}
+    assert len(table) == 3 + 2
+
+
+@pytest.mark.shared
+def test_bulk_unit_of_real_file(raw_dir: Path) -> None:
+    # line 5 header, Indicator Name "Military expenditure (% of GDP)": percent, not fraction
+    table = worldbank.read_worldbank_csv(raw_dir / BULK_FILE)
+    assert set(table["unit"]) == {"% of GDP"}
+
+
+def test_bulk_cut_short(tmp_path: Path) -> None:
+    text = BULK_SAMPLE.format(korea_2016="2.7")
+    # cut inside the Korea line (line 7): its 2016 field and the trailing comma are lost
+    path = write(tmp_path / "API_cut.csv", text[: text.rindex('"2.6"') + 5])  # ends '"2.6"'
+    with pytest.raises(SourceFormatError, match=r"API_cut\.csv: row 7.*5 fields.*cut short"):
+        worldbank.read_worldbank_bulk(path)
+    path = write(tmp_path / "API_open.csv", text[: text.rindex('"2.6"') + 3])  # ends '"2.'
+    with pytest.raises(SourceFormatError, match=r"API_open\.csv.*quoted field"):
+        worldbank.read_worldbank_bulk(path)
+
+
+def test_bulk_wrong_files_duplicates_and_empty(tmp_path: Path) -> None:
+    metadata = write(tmp_path / "Metadata_Country_API_x.csv",
+                     '"Country Code","Region","IncomeGroup","SpecialNotes","TableName",\n'
+                     '"JPN","East Asia & Pacific","High income","","Japan",\n')
+    with pytest.raises(SourceFormatError, match="Metadata"):
+        worldbank.read_worldbank_bulk(metadata)
+    twice = BULK_SAMPLE.format(korea_2016="2.7") + (
+        '"Japan","JPN","Military expenditure (% of GDP)","MS.MIL.XPND.GD.ZS","1.0","",\n')
+    with pytest.raises(SourceFormatError, match=r"more than once \(lines \[6, 8\]\)"):
+        worldbank.read_worldbank_bulk(write(tmp_path / "API_twice.csv", twice))
+    empty = BULK_SAMPLE.format(korea_2016="").replace('"0.94"', '""').replace('"2.6"', '""')
+    with pytest.raises(SourceFormatError, match="no cell holds a value"):
+        worldbank.read_worldbank_bulk(write(tmp_path / "API_empty.csv", empty))
+    header_only = BULK_SAMPLE.split('"Japan"')[0]
+    with pytest.raises(SourceFormatError, match="no data rows"):
+        worldbank.read_worldbank_bulk(write(tmp_path / "API_header.csv", header_only))
+
+
+def test_long_layout_cut_short_and_duplicates(tmp_path: Path) -> None:
+    header = "Country Name,Country Code,Year,Value\n"
+    cut = write(tmp_path / "cut.csv", header + "Japan,JPN,2022,4.2e12\nJapan,JPN,20")
+    with pytest.raises(SourceFormatError, match=r"cut\.csv: row 3.*3 fields"):
+        worldbank.read_worldbank_long(cut)
+    twice = write(tmp_path / "twice.csv", header + "Japan,JPN,2022,1\nJapan,JPN,2022,2\n")
+    with pytest.raises(SourceFormatError, match=r"twice\.csv.*lines \[2, 3\]"):
+        worldbank.read_worldbank_long(twice)
+    workbook = tmp_path / "API.xlsx"
+    pd.DataFrame({"a": [1]}).to_excel(workbook)
+    with pytest.raises(SourceFormatError, match="Excel workbook"):
+        worldbank.read_worldbank_csv(workbook)

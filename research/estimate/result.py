@@ -3,6 +3,40 @@
 A student's own estimator fits the report index and the plots by returning a
 :class:`Result` (or a subclass) whose ``table`` has the tidy columns below and
 whose ``headline`` names the term the index should show.
+
+The contract, all of it:
+
+- ``method``: a short name of the estimator; plot titles and manifests show it.
+- ``table``: a DataFrame with at least :data:`TIDY_COLUMNS` (``term, estimate,
+  std_error, conf_low, conf_high, p_value, n_obs, method``), one row per reported
+  term; extra columns are kept but :meth:`Result.tidy` returns only these.
+  :func:`tidy_row` makes a row with a normal-approximation interval.
+- ``headline``: the one number a report run shows on ``reports/index.html``, as a dict
+  with ``term``, ``label`` (what the number is, in its units), ``estimate``,
+  ``conf_low`` and ``conf_high``. :func:`research.report.outputs.record_result`
+  writes it to the run's ``headline.json``; the index prints
+  ``label: estimate [conf_low, conf_high]``.
+- ``notes``: plain-language caveats; :meth:`Result.summary` prints them.
+- ``plot(ax=None)`` returns a matplotlib Figure (a coefficient plot by default);
+  subclasses override it (``EventStudyResult`` plots event time) and may add
+  keyword arguments such as ``title`` and ``source``.
+
+Examples
+--------
+A difference in mean log exports after minus before a measure, as a Result:
+
+>>> import pandas as pd
+>>> row = tidy_row("post_minus_pre", -0.25, 0.1, n_obs=48, method="difference in means")
+>>> round(row["conf_low"], 3), round(row["conf_high"], 3), round(row["p_value"], 4)
+(-0.446, -0.054, 0.0124)
+>>> result = Result(method="difference in means", table=pd.DataFrame([row]),
+...                 headline={"term": "post_minus_pre", "label": "post - pre, log points",
+...                           "estimate": row["estimate"], "conf_low": row["conf_low"],
+...                           "conf_high": row["conf_high"]})
+>>> result.tidy().columns.tolist() == TIDY_COLUMNS
+True
+>>> result.headline_record()["method"]
+'difference in means'
 """
 
 from __future__ import annotations
@@ -60,8 +94,8 @@ class Result:
         lines = [f"Method: {self.method}"]
         if self.headline:
             h = self.headline
-            lines.append(f"{h['label']}: {h['estimate']:.1f} "
-                         f"[{h['conf_low']:.1f}, {h['conf_high']:.1f}]")
+            lines.append(f"{h['label']}: {h['estimate']:.4g} "
+                         f"[{h['conf_low']:.4g}, {h['conf_high']:.4g}]")
         lines.append(self.tidy().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)

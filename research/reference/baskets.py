@@ -21,10 +21,16 @@ chlorides"), 261710 and the optical lines 900190/900220 that the parse attaches 
 germanium entries one row off. Tungsten adds 810110 (powders) and 284990
 (carbides) to the lines of the brief; 1C117 also reaches 810210 (molybdenum),
 which is left out.
+
+Users add their own baskets in YAML or TOML files in the folder ``RESEARCH_USER_DIR``
+(:mod:`research.reference.user_files`): :func:`basket_names`, :func:`basket_codes`,
+:data:`BASKET_GROUP` and ``datasets.load("hs_baskets")`` include them; the data
+build uses only the bundled definitions.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,18 +38,12 @@ import pandas as pd
 
 from research.datasets import Dataset
 from research.errors import ParameterError, SourceFormatError
+from research.hs import CORRELATION_FILES, FOLDER, RELATIONSHIPS, read_correlations
 from research.reference import dual_use
 from research.schemas import HS6, Column, Schema
 from research.sources.comtrade_monthly import GROUP_CODES, read_csv_checked
 
-FOLDER = "trade/hs_nomenclature"
 NOMENCLATURE_FILE = "harmonized-system.csv"
-CORRELATION_FILES = {
-    "hs2017": "HS2022toHS2017ConversionAndCorrelationTables.xlsx",
-    "hs2012": "HS2022toHS2012ConversionAndCorrelationTables.xlsx",
-    "hs2007": "HS2022toHS2007ConversionAndCorrelationTables.xlsx",
-}
-RELATIONSHIPS = frozenset({"1:1", "n:1", "1:n", "n:n"})
 NOT_IN_HS2022 = "not an HS2022 subheading (pre-2022 code)"
 
 
@@ -126,7 +126,7 @@ BASKETS: dict[str, tuple[Line, ...]] = {
 }
 
 # Basket -> product group of the monthly Comtrade table that approximates it.
-BASKET_GROUP: dict[str, str] = {
+BUNDLED_BASKET_GROUP: dict[str, str] = {
     "rare_earths": "rare_earths",
     "magnets": "rare_earths",
     "gallium": "gallium_germanium",
@@ -134,6 +134,34 @@ BASKET_GROUP: dict[str, str] = {
     "graphite": "graphite",
     "polysilicon": "polysilicon",
 }
+
+
+
+class _BasketGroups(Mapping[str, str]):
+    """Basket -> monthly product group: the bundled baskets, then the user's, read live."""
+
+    def _groups(self) -> dict[str, str]:
+        from research.reference import user_files
+
+        user = user_files.current()
+        return {**BUNDLED_BASKET_GROUP, **(user.basket_groups() if user else {})}
+
+    def __getitem__(self, name: str) -> str:
+        return self._groups()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups())
+
+    def __len__(self) -> int:
+        return len(self._groups())
+
+    def __repr__(self) -> str:
+        return f"BASKET_GROUP({self._groups()!r})"
+
+
+BASKET_GROUP: Mapping[str, str] = _BasketGroups()
+"""Basket -> product group of the monthly Comtrade table, including user baskets that
+name a ``product_group``."""
 
 DERIVED_BASKETS = ("comtrade_groups", "dual_use_catalogue")
 
@@ -163,9 +191,27 @@ HS_BASKETS = Schema(
 )
 
 
-def basket_names() -> list[str]:
-    """Names of all baskets, sorted."""
+def bundled_basket_names() -> list[str]:
+    """Names of the bundled baskets, sorted."""
     return sorted([*BASKETS, *DERIVED_BASKETS])
+
+
+def _user_baskets():
+    from research.reference import user_files
+
+    return user_files.current()
+
+
+def basket_names() -> list[str]:
+    """Names of all baskets, sorted: the bundled ones and the user's (``RESEARCH_USER_DIR``).
+
+    Examples
+    --------
+    >>> "graphite" in basket_names()
+    True
+    """
+    user = _user_baskets()
+    return sorted([*bundled_basket_names(), *(user.basket_names() if user else [])])
 
 
 def _check_name(name: str) -> None:
@@ -176,10 +222,18 @@ def _check_name(name: str) -> None:
 def basket_codes(name: str) -> list[str]:
     """Sorted HS6 codes of basket ``name``.
 
-    ``dual_use_catalogue`` reads the bundled catalogue table; the others are constants.
+    ``dual_use_catalogue`` reads the bundled catalogue table; user baskets come from
+    the user folder; the others are constants.
     Raises :class:`~research.errors.ParameterError` listing the allowed names.
+
+    Examples
+    --------
+    >>> basket_codes("graphite")
+    ['250410', '380110']
     """
     _check_name(name)
+    if name not in bundled_basket_names():
+        return _user_baskets().basket_codes(name)
     if name == "comtrade_groups":
         return sorted({code for codes in GROUP_CODES.values() for code in codes})
     if name == "dual_use_catalogue":
@@ -196,44 +250,6 @@ def read_hs2022_descriptions(path: Path) -> dict[str, str]:
         raise SourceFormatError(str(path), "level-6 code is not six digits", field="hscode",
                                 value=six.loc[bad, "hscode"].iloc[0])
     return dict(zip(six["hscode"], six["description"], strict=True))
-
-
-def read_correlations(path: Path) -> pd.DataFrame:
-    """The "Correlations" sheet of a UN HS2022-to-older correspondence workbook.
-
-    Returns
-    -------
-    DataFrame with columns ``hs2022``, ``older`` (six-digit text) and ``relationship``.
-    """
-    source = str(path)
-    try:
-        sheets = pd.read_excel(path, sheet_name=None, header=None, dtype=str)
-    except (OSError, ValueError) as error:
-        raise SourceFormatError(source, f"cannot read the workbook: {error}") from error
-    names = [name for name in sheets if name.strip().endswith("Correlations")]
-    if not names:
-        raise SourceFormatError(source, f"no Correlations sheet; sheets: {list(sheets)}")
-    sheet = sheets[names[0]]
-    header = [str(v).strip() for v in sheet.iloc[1, :3]] if len(sheet) > 2 else []
-    if len(header) < 3 or header[2] != "Relationship" or "2022" not in header[0]:
-        raise SourceFormatError(source, "expected the header 'HS2022, HS20xx, Relationship' in "
-                                "the second row", field="Relationship", value=header)
-    table = sheet.iloc[2:, :3].copy()
-    table.columns = ["hs2022", "older", "relationship"]
-    table = table.dropna(how="all")
-    for column in ("hs2022", "older"):
-        text = table[column].astype(str).str.strip()
-        bad = ~text.str.fullmatch(r"\d{5,6}")
-        if bad.any():
-            raise SourceFormatError(source, "code is not six digits", field=column,
-                                    value=table.loc[bad, column].iloc[0])
-        table[column] = text.str.zfill(6)
-    table["relationship"] = table["relationship"].astype(str).str.strip()
-    unknown = sorted(set(table["relationship"]) - RELATIONSHIPS)
-    if unknown:
-        raise SourceFormatError(source, f"expected one of {sorted(RELATIONSHIPS)}",
-                                field="Relationship", value=unknown)
-    return table.reset_index(drop=True)
 
 
 def hs_relationship(correlations: pd.DataFrame, code: str) -> tuple[str, str | None]:
@@ -270,7 +286,8 @@ def basket_lines(catalogue_hs6: list[str]) -> pd.DataFrame:
     for basket, lines in BASKETS.items():
         for line in lines:
             rows.append({"basket": basket, "hs6": line.hs6, "mixed_scope": line.mixed_scope,
-                         "product_group": BASKET_GROUP.get(basket), "note": line.note})
+                         "product_group": BUNDLED_BASKET_GROUP.get(basket),
+                         "note": line.note})
     named = _named_lines()
     for group, codes in GROUP_CODES.items():
         for code in codes:
@@ -314,6 +331,12 @@ def build(raw_dir: Path) -> pd.DataFrame:
     return table
 
 
+def _merge_user_baskets(table: pd.DataFrame, user_dir: Path) -> pd.DataFrame:
+    from research.reference.user_files import merge_baskets
+
+    return merge_baskets(table, user_dir)
+
+
 DATASETS = [
     Dataset(
         name="hs_baskets",
@@ -336,6 +359,7 @@ DATASETS = [
                     f"{dual_use.FOLDER}/{dual_use.JSON_FILE}"),
         build=build,
         schema=HS_BASKETS,
+        user_rows=_merge_user_baskets,
         notes="Baskets: rare_earths, magnets, gallium, germanium, graphite, antimony, "
               "tungsten, polysilicon (chosen, see research/reference/baskets.py), "
               "comtrade_groups (HS6 of the monthly Comtrade groups, product_group names the "

@@ -23,11 +23,18 @@ What needs judgement is in ``OVERLAY`` below, one documented entry per event:
 event_type, basket(s), authority where the text does not name it, end dates,
 and dates the text gives only as a period ("2010 (Oct)", "2010 full year": the
 first day of the period; ``date_text`` keeps the cell verbatim).
+
+Users add their own events, without editing the package, in YAML or TOML files in
+the folder ``RESEARCH_USER_DIR`` (:mod:`research.reference.user_files`);
+:func:`load_events` and :func:`get_event` return them after the bundled ones.
+User ids are any name matching :data:`USER_EVENT_ID` except the bundled form
+``A1``..``C99`` (:data:`BUNDLED_EVENT_ID`), which is reserved for the timeline.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +43,7 @@ from research import datasets
 from research.countries import normalize
 from research.datasets import Dataset
 from research.errors import ParameterError, SourceFormatError
-from research.schemas import EVENTS
+from research.schemas import EVENTS, Column
 
 TIMELINE_FILE = "events/TIMELINE_NOTES.md"
 SECTIONS = ("A", "B", "C")
@@ -47,6 +54,17 @@ URL = re.compile(r"https?://[^\s;]+")
 BOLD_INSTRUMENT = re.compile(r"\*\*No\.\s*(?P<number>\d+)(?:\s*\[(?P<year1>\d{4})\]|"
                              r"\s+of\s+(?P<year2>\d{4}))?\*\*")
 NONE_CELL = {"–", "-", "—", ""}
+BUNDLED_EVENT_ID = r"[A-C]\d{1,2}"
+USER_EVENT_ID = r"[A-Za-z][A-Za-z0-9_.-]{0,39}"
+
+# The EVENTS schema with ids widened to user names: checks user rows and the merged table.
+REGISTRY_EVENTS = replace(
+    EVENTS, name="events",
+    description=EVENTS.description + " Bundled rows and the user's own (RESEARCH_USER_DIR).",
+    columns={**EVENTS.columns,
+             "event_id": Column("str", pattern=USER_EVENT_ID,
+                                description="A1..C99 for bundled events; any other name "
+                                            "for user events")})
 
 # Curated judgements, one entry per event. Keys: event_type (always), basket,
 # authority (overrides the parsed one), announced / effective / end (ISO dates),
@@ -338,13 +356,23 @@ def build_events(raw_dir: Path) -> pd.DataFrame:
     return events
 
 
-def load_events() -> pd.DataFrame:
-    """The bundled events table (``research.datasets.load('events')``)."""
-    return datasets.load("events")
+def load_events(user: bool = True) -> pd.DataFrame:
+    """The events table (``research.datasets.load('events')``).
+
+    With ``RESEARCH_USER_DIR`` set, the user's events follow the bundled ones
+    (``user=False`` leaves them out).
+
+    Examples
+    --------
+    >>> events = load_events(user=False)
+    >>> events.loc[events["event_id"].eq("C6"), "instrument_no"].item()
+    'No. 1 [2026]'
+    """
+    return datasets.load("events", user=user)
 
 
 def get_event(event_id: str) -> pd.Series:
-    """One event by id (e.g. ``'B1'``).
+    """One event by id (e.g. ``'B1'``), bundled or from the user folder.
 
     Raises
     ------
@@ -357,6 +385,12 @@ def get_event(event_id: str) -> pd.Series:
         valid = events["event_id"].tolist()
         raise ParameterError(f"unknown event id {event_id!r}; valid ids: {', '.join(valid)}")
     return match.iloc[0]
+
+
+def _merge_user_events(table: pd.DataFrame, user_dir: Path) -> pd.DataFrame:
+    from research.reference.user_files import merge_events
+
+    return merge_events(table, user_dir)
 
 
 DATASETS = [
@@ -373,6 +407,7 @@ DATASETS = [
         raw_inputs=(TIMELINE_FILE,),
         build=build_events,
         schema=EVENTS,
+        user_rows=_merge_user_events,
         notes=("Dates, instrument numbers, customs codes, targets and URLs parsed from the "
                "timeline's tables by code; event_type, baskets, end dates, period dates and "
                "some authorities from the curated OVERLAY in research/reference/events.py, "

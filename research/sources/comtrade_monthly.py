@@ -29,6 +29,7 @@ from research.countries import normalize
 from research.datasets import Dataset
 from research.errors import SourceFormatError
 from research.schemas import TRADE_FLOWS
+from research.sources.tabular import read_csv_text
 
 FOLDER = "trade/china_critical_minerals_comtrade_monthly"
 PARTNER_FILE = "country_monthly_stats.csv"
@@ -72,19 +73,17 @@ def read_csv_checked(path: Path, columns: dict[str, str]) -> pd.DataFrame:
     Raises
     ------
     SourceFormatError
-        Naming the file, the field and the first bad row (1-based line of the file).
+        Naming the file, the field and the first bad row (1-based line of the file); a
+        line with too few fields (a file cut short) or an unclosed quote is reported too.
+    DataNotFoundError
+        The file does not exist.
     """
     source = str(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise SourceFormatError(source, f"cannot read the CSV: {error}") from error
+    raw = read_csv_text(path)  # raises on damage: a line cut short, an open quote, no rows
     for name in columns:
         if name not in raw.columns:
             raise SourceFormatError(source, f"missing column; found {list(raw.columns)}",
                                     field=name)
-    if raw.empty:
-        raise SourceFormatError(source, "the file has no data rows")
     parsed = {}
     for name, kind in columns.items():
         text = raw[name].str.strip()
@@ -106,9 +105,9 @@ def read_csv_checked(path: Path, columns: dict[str, str]) -> pd.DataFrame:
         if bad.any():
             position = int(np.flatnonzero(bad.to_numpy())[0])
             raise SourceFormatError(source, f"not a valid {kind} value", field=name,
-                                    value=raw[name].iloc[position], row=position + 2)
+                                    value=raw[name].iloc[position], row=int(raw.index[position]))
         parsed[name] = values
-    return pd.DataFrame(parsed)
+    return pd.DataFrame(parsed).reset_index(drop=True)
 
 
 def _check_nonnegative(frame: pd.DataFrame, column: str, source: str) -> None:

@@ -2,7 +2,9 @@
 
 The raw files are the datahub ``core/exchange-rates`` packages: ``yearly.csv``
 (``Date,Country,Value``; Date is 1 January of the year; annual averages) and
-``monthly.csv`` (``Date,Country,Exchange rate``).
+``monthly.csv`` (``Date,Country,Exchange rate``), read by :func:`read_fred_rates`.
+Files downloaded from FRED itself (``observation_date,<SERIES ID>,...``) are read by
+:func:`read_fred_csv`, for any series.
 
 Quote convention: the datahub README (and the raw PROVENANCE after it) says the rates
 are currency units per US dollar *except* Australia, Euro, Ireland, New Zealand and
@@ -17,6 +19,7 @@ United Kingdom 2024-06 = 0.7864 (about US$1.27 per pound). So ``quote`` is
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +28,7 @@ from research.countries import to_iso3
 from research.datasets import Dataset
 from research.errors import SourceFormatError
 from research.schemas import ISO3, Column, Schema
+from research.sources.tabular import as_text, numbers, read_csv_text
 
 YEARLY_FILE = "defense/fred_exchange_rates_yearly.csv"
 PER_USD, USD_PER_UNIT = "per USD", "USD per unit"
@@ -44,6 +48,16 @@ CURRENCIES = {
     "Sweden": "SEK", "Switzerland": "CHF", "Taiwan": "TWD", "Thailand": "THB",
     "United Kingdom": "GBP", "Venezuela": "VES",
 }
+
+# FRED's two-letter country codes in exchange-rate series IDs (DEXJPUS, DEXUSEU, ...).
+FRED_CURRENCY_CODES = {
+    "AL": "AUD", "BZ": "BRL", "CA": "CAD", "CH": "CNY", "DN": "DKK", "EU": "EUR",
+    "HK": "HKD", "IN": "INR", "JP": "JPY", "KO": "KRW", "MA": "MYR", "MX": "MXN",
+    "NO": "NOK", "NZ": "NZD", "SD": "SEK", "SF": "ZAR", "SI": "SGD", "SL": "LKR",
+    "SZ": "CHF", "TA": "TWD", "TH": "THB", "UK": "GBP", "VZ": "VES",
+}
+FRED_DATE_COLUMNS = {"observation_date", "date"}
+FRED_MISSING = ("", ".")
 
 # The extract: rates for the currencies of the SIPRI-extract countries that the
 # yearly file has (Euro for Germany and France). The yearly file has no United
@@ -86,34 +100,119 @@ def read_fred_rates(path: Path | str) -> pd.DataFrame:
     Raises
     ------
     SourceFormatError
-        Unexpected header, a date that is not YYYY-MM-DD, a rate that is not a
-        positive number, or a country with no known currency.
+        Unexpected header, a line cut short, a date that is not YYYY-MM-DD, a rate that
+        is not a positive number, a country with no known currency, a country and date
+        twice, or no rows.
     """
     path = Path(path)
     source = str(path)
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    frame = read_csv_text(path)
     columns = list(frame.columns)
     if len(columns) != 3 or columns[:2] != ["Date", "Country"] or columns[2] not in VALUE_COLUMNS:
         raise SourceFormatError(source, "expected columns Date, Country and Value (yearly) or "
                                 "Exchange rate (monthly)", field="header", value=columns)
     value_column = columns[2]
-    lines = pd.Series(frame.index + 2, index=frame.index)  # the header is line 1
     dates = pd.to_datetime(frame["Date"], format="%Y-%m-%d", errors="coerce")
     rates = pd.to_numeric(frame[value_column], errors="coerce")
     for name, bad in (("Date", dates.isna()), (value_column, rates.isna() | rates.le(0))):
         if bad.any():
             first = bad[bad].index[0]
             raise SourceFormatError(source, "not a valid date / positive number", field=name,
-                                    value=frame.loc[first, name], row=int(lines[first]))
+                                    value=frame.loc[first, name], row=int(first))
     unknown = sorted(set(frame["Country"]) - set(CURRENCIES))
     if unknown:
         raise SourceFormatError(source, "no currency known for these series; add them to "
                                 "research.sources.fred.CURRENCIES", field="Country", value=unknown)
+    twice = frame.duplicated(["Country", "Date"], keep=False)
+    if twice.any():
+        lines = twice[twice].index
+        raise SourceFormatError(source, f"the same country and date appear more than once "
+                                f"(lines {list(lines[:2])})", field="Country,Date",
+                                value=f"{frame.loc[lines[0], 'Country']} "
+                                f"{frame.loc[lines[0], 'Date']}", row=int(lines[1]))
     table = pd.DataFrame({"date": dates, "country": frame["Country"],
                           "currency": frame["Country"].map(CURRENCIES),
                           "rate": rates.astype("float64"),
                           "quote": frame["Country"].map(quote_of)})
-    return table.sort_values(["country", "date"]).reset_index(drop=True)
+    return as_text(table.sort_values(["country", "date"]).reset_index(drop=True))
+
+
+def series_unit(series_id: str) -> str | None:
+    """Quote of a Fed exchange-rate series from its FRED ID, None for other series.
+
+    ``DEXJPUS``/``EXJPUS``/``AEXJPUS`` (daily, monthly, annual) are "JPY per USD";
+    ``DEXUSEU``/``EXUSEU``/``AEXUSEU`` are "USD per EUR" (FRED's naming: the currency
+    after EX is the one quoted per unit of the last).
+    """
+    match = re.fullmatch(r"A?D?EX([A-Z]{2})([A-Z]{2})", series_id.split("_")[0])
+    if not match:
+        return None
+    first, second = match.groups()
+    if second == "US" and first in FRED_CURRENCY_CODES:
+        return f"{FRED_CURRENCY_CODES[first]} per USD"
+    if first == "US" and second in FRED_CURRENCY_CODES:
+        return f"USD per {FRED_CURRENCY_CODES[second]}"
+    return None
+
+
+def read_fred_csv(path: Path | str) -> pd.DataFrame:
+    """Read a CSV downloaded from FRED (``fredgraph.csv``): any series, any frequency.
+
+    The layout is a date column (``observation_date``, or ``DATE`` in files saved before
+    2024) and one column per series, named by its FRED ID (``DEXJPUS``; ALFRED vintages
+    add a suffix, ``DEXJPUS_20240101``). Missing observations are ``.`` (older files)
+    or empty; they are left out, so gaps are absent rows.
+
+    Returns
+    -------
+    date, series_id, value, unit; unit is the quote of the Fed's exchange-rate series
+    ("JPY per USD", "USD per EUR", see :func:`series_unit`) and missing for other series,
+    as the file does not state units. Sorted by series_id and date.
+
+    Raises
+    ------
+    SourceFormatError
+        No date column or no series column, a line cut short, a date that is not
+        YYYY-MM-DD, a value that is not a number, a date twice, or no values.
+    """
+    path = Path(path)
+    source = str(path)
+    frame = read_csv_text(path)
+    date_column = frame.columns[0]
+    if date_column.lower() not in FRED_DATE_COLUMNS:
+        raise SourceFormatError(source, f"first column is not the FRED date column "
+                                f"({sorted(FRED_DATE_COLUMNS)})", field="header",
+                                value=list(frame.columns))
+    series = list(frame.columns[1:])
+    if not series:
+        raise SourceFormatError(source, "no series column after the date column",
+                                field="header", value=list(frame.columns))
+    bad_names = [s for s in series if not re.fullmatch(r"[A-Za-z0-9_.]+", s)]
+    if bad_names:
+        raise SourceFormatError(source, "column name is not a FRED series ID",
+                                field="header", value=bad_names[0])
+    dates = pd.to_datetime(frame[date_column], format="%Y-%m-%d", errors="coerce")
+    if dates.isna().any():
+        first = dates[dates.isna()].index[0]
+        raise SourceFormatError(source, "date is not YYYY-MM-DD", field=date_column,
+                                value=frame.loc[first, date_column], row=int(first))
+    twice = dates.duplicated(keep=False)
+    if twice.any():
+        lines = twice[twice].index
+        raise SourceFormatError(source, f"the same date appears more than once (lines "
+                                f"{list(lines[:2])})", field=date_column,
+                                value=frame.loc[lines[0], date_column], row=int(lines[1]))
+    parts = []
+    for series_id in series:
+        values = numbers(frame[series_id], source, series_id, missing=FRED_MISSING)
+        present = values.notna()
+        parts.append(pd.DataFrame({"date": dates[present], "series_id": series_id,
+                                   "value": values[present],
+                                   "unit": series_unit(series_id)}))
+    table = pd.concat(parts, ignore_index=True)
+    if table.empty:
+        raise SourceFormatError(source, "no observation holds a value")
+    return as_text(table.sort_values(["series_id", "date"]).reset_index(drop=True))
 
 
 def build_fred_fx_annual(raw_dir: Path) -> pd.DataFrame:
@@ -158,3 +257,5 @@ DATASETS = [
                "Vietnam or Indonesia; the US needs none."),
     ),
 ]
+
+FILE_READERS = {"fred": read_fred_csv, "fred_datahub": read_fred_rates}

@@ -122,3 +122,5 @@ DATASETS = [
               "for method validation, not for 2010 or 2025 questions.",
     ),
 ]
+
+FILE_READERS = {"gravity": read_gravity_csv}

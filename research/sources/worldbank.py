@@ -25,6 +25,14 @@ from research.datasets import Dataset
 from research.errors import SourceFormatError
 from research.schemas import ISO3, Column, Schema
 from research.sources.sipri import BUNDLED_ISO3
+from research.sources.tabular import (
+    as_text,
+    check_exists,
+    first_bad,
+    is_workbook,
+    numbers,
+    read_csv_text,
+)
 
 GDP_FILE = "defense/worldbank_gdp_current_usd_NY.GDP.MKTP.CD.csv"
 GDP_INDICATOR = "NY.GDP.MKTP.CD"
@@ -32,6 +40,12 @@ FIRST_YEAR, LAST_YEAR = 1990, 2023
 BULK_ID_COLUMNS = ("Country Name", "Country Code", "Indicator Name", "Indicator Code")
 LONG_COLUMNS = ("Country Name", "Country Code", "Year", "Value")
 BULK_PREAMBLE_LINES = 4
+NO_UNIT = "not stated"
+# Units of indicators read from the long layout, which does not carry the indicator name.
+INDICATOR_UNITS = {"NY.GDP.MKTP.CD": "current US$",
+                   "MS.MIL.XPND.GD.ZS": "% of GDP", "MS.MIL.XPND.CD": "current USD",
+                   "MS.MIL.XPND.ZS": "% of general government expenditure",
+                   "PA.NUS.FCRF": "LCU per US$, period average"}
 # Countries of the SIPRI extract with no GDP rows in the World Bank file.
 NOT_COVERED = {"TWN": "the World Bank does not cover Taiwan",
                "PRK": "no NY.GDP.MKTP.CD series for North Korea in the file"}
@@ -49,58 +63,92 @@ WORLDBANK_GDP = Schema(
 )
 
 
-def _numbers(values: pd.Series, lines: pd.Series, fields: pd.Series,
-             source: str) -> pd.Series:
-    """Parse text cells as floats; raise naming the file line and column of a bad cell."""
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = numbers.isna() & values.str.strip().ne("")
+def _units(names: pd.Series) -> pd.Series:
+    """The unit in a WDI indicator name: its last parenthesis ("GDP (current US$)" ->
+    "current US$", "Military expenditure (% of GDP)" -> "% of GDP"), else "not stated"."""
+    found = names.str.extract(r"\(([^()]*)\)\s*$", expand=False)
+    return found.fillna(NO_UNIT).astype(object)
+
+
+def _checked_years(frame: pd.DataFrame, year_columns: list[str], source: str) -> None:
+    if not year_columns:
+        raise SourceFormatError(source, "no year columns in the header")
+    bad = [c for c in year_columns if not 1900 <= int(c) <= 2100]
+    if bad:
+        raise SourceFormatError(source, "year column outside 1900-2100", field=bad[0])
+
+
+def _check_codes(codes: pd.Series, source: str, field: str) -> None:
+    bad = ~codes.str.fullmatch(r"[A-Z0-9]{3}")
     if bad.any():
-        position = int(bad.to_numpy().nonzero()[0][0])
-        raise SourceFormatError(source, "value is not a number", field=fields.iloc[position],
-                                value=values.iloc[position], row=int(lines.iloc[position]))
-    return numbers.astype("float64")
+        position = first_bad(bad)
+        raise SourceFormatError(source, "country code is not 3 letters or digits", field=field,
+                                value=codes.iloc[position], row=int(codes.index[position]))
+
+
+def _no_duplicates(table: pd.DataFrame, key: list[str], lines: pd.Series,
+                   source: str) -> None:
+    duplicated = table.duplicated(key, keep=False)
+    if duplicated.any():
+        first = table[duplicated].iloc[0]
+        same = lines[duplicated & (table[key] == first[key]).all(axis=1)].tolist()
+        raise SourceFormatError(source, f"the same {', '.join(key)} appears more than once "
+                                f"(lines {sorted(set(same))})", field=",".join(key),
+                                value={k: str(first[k]) for k in key}, row=same[-1])
 
 
 def read_worldbank_bulk(path: Path | str) -> pd.DataFrame:
     """Read a WDI bulk ``API_*.csv`` file (4 preamble lines, wide, trailing comma).
 
+    Any indicator, and files holding several indicators (one row per country and
+    indicator), are read.
+
     Returns
     -------
-    country_code, country, indicator, year, value; one row per non-empty cell,
-    sorted by country_code and year. Aggregates (WLD, EAS, ...) are kept.
+    country_code, country, indicator, year, value, unit (from the indicator name, e.g.
+    "% of GDP" or "current US$"); one row per non-empty cell, sorted by country_code,
+    indicator and year. Aggregates (WLD, EAS, ...) are kept.
 
     Raises
     ------
     SourceFormatError
-        The header is not on line 5 or lacks the id columns, or a cell is not a number.
+        The preamble or header is not the WDI layout (e.g. a ``Metadata_*.csv`` file), a
+        line is cut short, a cell is not a number, a country and indicator appear twice,
+        or no cell holds a value.
     """
     path = Path(path)
     source = str(path)
-    frame = pd.read_csv(path, skiprows=BULK_PREAMBLE_LINES, encoding="utf-8-sig", dtype=str,
-                        keep_default_na=False)
+    check_exists(path)
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        first = handle.readline()
+    if not first.lstrip('"').startswith("Data Source"):
+        raise SourceFormatError(source, "line 1 is not the WDI preamble '\"Data Source\",...' "
+                                "(Metadata_*.csv files are not data files)", field="line 1",
+                                value=first.strip()[:80])
+    frame = read_csv_text(path, skip_lines=BULK_PREAMBLE_LINES)
     missing = [c for c in BULK_ID_COLUMNS if c not in frame.columns]
     if missing:
         raise SourceFormatError(source, f"line {BULK_PREAMBLE_LINES + 1} is not a WDI header "
                                 f"with {list(BULK_ID_COLUMNS)}", field=missing[0])
-    trailing = [c for c in frame.columns if c.startswith("Unnamed:")]
-    for column in trailing:  # the empty column made by the trailing comma
-        if frame[column].str.strip().ne("").any():
-            raise SourceFormatError(source, "unnamed column is not empty", field=column)
     year_columns = [c for c in frame.columns if re.fullmatch(r"\d{4}", c)]
-    if not year_columns:
-        raise SourceFormatError(source, "no year columns in the header")
-    # file line of each data row: the preamble, then the header, then the data
-    frame["line"] = frame.index + BULK_PREAMBLE_LINES + 2
+    _checked_years(frame, year_columns, source)
+    _check_codes(frame["Country Code"], source, "Country Code")
+    lines = pd.Series(frame.index, index=frame.index)
+    _no_duplicates(frame, ["Country Code", "Indicator Code"], lines, source)
+    frame = frame.assign(line=frame.index)
     long = frame.melt(id_vars=[*BULK_ID_COLUMNS, "line"], value_vars=year_columns,
                       var_name="year", value_name="raw")
-    long = long[long["raw"].str.strip().ne("")]
-    long["value"] = _numbers(long["raw"], long["line"], long["Country Code"] + " " + long["year"],
-                             source)
+    long = long[long["raw"].ne("")]
+    if long.empty:
+        raise SourceFormatError(source, "no cell holds a value")
+    long.index = long["line"]
+    values = numbers(long["raw"], source, "value",
+                     fields=long["Country Code"] + " " + long["year"])
     table = pd.DataFrame({
-        "country_code": long["Country Code"], "country": long["Country Name"],
-        "indicator": long["Indicator Code"], "year": long["year"].astype("int64"),
-        "value": long["value"]})
-    return table.sort_values(["country_code", "indicator", "year"]).reset_index(drop=True)
+        "country_code": long["Country Code"].to_numpy(), "country": long["Country Name"].to_numpy(),
+        "indicator": long["Indicator Code"].to_numpy(), "year": long["year"].astype("int64").to_numpy(),
+        "value": values.to_numpy(), "unit": _units(long["Indicator Name"]).to_numpy()})
+    return as_text(table.sort_values(["country_code", "indicator", "year"]).reset_index(drop=True))
 
 
 def read_worldbank_long(path: Path | str, indicator: str | None = None) -> pd.DataFrame:
@@ -114,32 +162,43 @@ def read_worldbank_long(path: Path | str, indicator: str | None = None) -> pd.Da
 
     Returns
     -------
-    country_code, country, indicator, year, value, sorted by country_code and year.
+    country_code, country, indicator, year, value, unit (known for the indicators in
+    ``INDICATOR_UNITS``, else "not stated"), sorted by country_code and year.
+
+    Raises
+    ------
+    SourceFormatError
+        Other columns, a line cut short, a year or value that does not parse, a
+        country-year twice, or no values.
     """
     path = Path(path)
     source = str(path)
-    frame = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    frame = read_csv_text(path)
     if tuple(frame.columns) != LONG_COLUMNS:
         raise SourceFormatError(source, f"expected columns {list(LONG_COLUMNS)}",
                                 field="header", value=list(frame.columns))
     if indicator is None:
         found = re.search(r"[A-Z]{2}(?:\.[A-Z0-9]+){2,}", path.stem)
         indicator = found.group(0) if found else ""
-    years = frame["Year"].str.strip()
+    years = frame["Year"]
     bad_year = ~years.str.fullmatch(r"\d{4}")
     if bad_year.any():
-        position = int(bad_year.to_numpy().nonzero()[0][0])
+        position = first_bad(bad_year)
         raise SourceFormatError(source, "year is not a 4-digit number", field="Year",
-                                value=frame["Year"].iloc[position], row=position + 2)
-    frame["line"] = frame.index + 2  # the header is line 1
-    empty = frame["Value"].str.strip().eq("")
-    frame, years = frame[~empty], years[~empty]
+                                value=years.iloc[position], row=int(frame.index[position]))
+    _check_codes(frame["Country Code"], source, "Country Code")
+    lines = pd.Series(frame.index, index=frame.index)
+    _no_duplicates(frame, ["Country Code", "Year"], lines, source)
+    frame = frame[frame["Value"].ne("")]
+    if frame.empty:
+        raise SourceFormatError(source, "no row holds a value")
     table = pd.DataFrame({
         "country_code": frame["Country Code"], "country": frame["Country Name"],
-        "indicator": indicator, "year": years.astype("int64"),
-        "value": _numbers(frame["Value"], frame["line"], "Value " + frame["Country Code"]
-                          + " " + frame["Year"], source)})
-    return table.sort_values(["country_code", "indicator", "year"]).reset_index(drop=True)
+        "indicator": indicator, "year": frame["Year"].astype("int64"),
+        "value": numbers(frame["Value"], source, "Value",
+                         fields="Value " + frame["Country Code"] + " " + frame["Year"]),
+        "unit": INDICATOR_UNITS.get(indicator, NO_UNIT)})
+    return as_text(table.sort_values(["country_code", "indicator", "year"]).reset_index(drop=True))
 
 
 def read_worldbank_csv(path: Path | str, indicator: str | None = None) -> pd.DataFrame:
@@ -148,7 +207,11 @@ def read_worldbank_csv(path: Path | str, indicator: str | None = None) -> pd.Dat
     See :func:`read_worldbank_bulk` and :func:`read_worldbank_long`.
     """
     path = Path(path)
-    with open(path, encoding="utf-8-sig") as handle:
+    check_exists(path)
+    if is_workbook(path):
+        raise SourceFormatError(str(path), "an Excel workbook: download the CSV version "
+                                "(API_*.csv) of the World Bank data")
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
         first = handle.readline()
     if first.startswith('"Data Source"') or first.startswith("Data Source"):
         return read_worldbank_bulk(path)
@@ -193,3 +256,5 @@ DATASETS = [
                "use SIPRI's implied GDP (current US$ / share of GDP). Gaps are absent rows."),
     ),
 ]
+
+FILE_READERS = {"worldbank": read_worldbank_csv}
