@@ -37,8 +37,16 @@ OUTPUT_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
 def reader_modules() -> tuple[str, ...]:
-    """Names of the modules whose ``FILE_READERS`` are collected (the extension point)."""
-    return READER_MODULES
+    """Names of the modules whose ``FILE_READERS`` are collected.
+
+    The built-in :data:`READER_MODULES`, then every source module a third-party
+    package registers under the ``research.sources`` entry-point group
+    (see :func:`research.datasets.source_modules`).
+    """
+    from research.datasets import source_modules
+
+    plugins = [m.__name__ for m in source_modules() if m.__name__ not in READER_MODULES]
+    return READER_MODULES + tuple(plugins)
 
 
 def _collect() -> tuple[dict[str, Reader], dict[str, str]]:

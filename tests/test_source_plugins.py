@@ -86,6 +86,12 @@ def test_example_plugin_registers_builds_and_loads(site: Path, raw_dir: Path) ->
     module = sys.modules[PACKAGE]
     frame = module.FILE_READERS["hs_sections"](raw_dir / "trade/hs_nomenclature/sections.csv")
     pd.testing.assert_series_equal(frame["name"], sections["name"])
+    # and `research data read hs_sections PATH` finds it through the same registry
+    from research import readers
+
+    assert PACKAGE in readers.reader_modules()
+    via_registry = readers.read_file("hs_sections", raw_dir / "trade/hs_nomenclature/sections.csv")
+    pd.testing.assert_frame_equal(via_registry, frame)
 
 
 def test_broken_entry_point_names_itself(site: Path) -> None:
