@@ -381,5 +381,58 @@ def user_check(
     typer.echo(f"ok: {len(data.events)} event(s), {len(data.basket_names())} basket(s)")
 
 
+
+
+@app.command("update")
+def update_command(
+    offline: bool = typer.Option(False, "--offline",
+                                 help="use cached responses only (also: RESEARCH_OFFLINE=1)"),
+    force: bool = typer.Option(False, "--force", help="rerun every report"),
+    start: str = typer.Option(None, help="first month to pull, YYYY-MM (default: 12 months "
+                                         "before the bundled data end, to catch revisions)"),
+    end: str = typer.Option(None, help="last month to pull, YYYY-MM (default: this month)"),
+    grid: Path = typer.Option(None, help="report grid (default: reports.toml)"),
+    jobs: int = typer.Option(0, help="parallel processes (0: one per core, at most 4)"),
+    scheduler: str = typer.Option(None, help=SCHEDULER_HELP),
+    out: Path = typer.Option(None, help="reports folder (default: reports/)"),
+) -> None:
+    """Pull new months, merge them, rerun the reports whose inputs changed, summarize."""
+    import warnings
+
+    from research.report.runner import dask_scheduler
+    from research.update import SUMMARY_MARKDOWN, update
+
+    jobs = jobs or min(4, os.cpu_count() or 1)
+    with _progress() as progress:
+        pulling = progress.add_task("pulling Comtrade months", total=None)
+        running = progress.add_task("reports", total=None, visible=False)
+
+        def pulled(done: int, total: int) -> None:
+            progress.update(pulling, completed=done, total=total)
+
+        def finished(manifest: dict) -> None:
+            mark = "[green]ok[/]" if manifest["status"] == "succeeded" else "[red]FAILED[/]"
+            progress.console.print(f"{mark} {manifest['name']}")
+            progress.update(running, visible=True, description="reports rerun")
+            progress.advance(running)
+
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                summary = update(grid=grid, reports_dir=out, offline=offline or None,
+                                 force=force, jobs=jobs, scheduler=dask_scheduler(scheduler),
+                                 note=progress.console.print, on_done=finished,
+                                 progress=pulled, start=start, end=end)
+        except ResearchError as error:
+            _fail(error)
+    for warning in caught:
+        console.print(f"[yellow]warning:[/] {warning.message}")
+    reports = Path(out or config.reports_dir())
+    console.print((reports / SUMMARY_MARKDOWN).read_text(encoding="utf-8"))
+    if summary.failed:
+        console.print(f"[red]failed runs:[/] {', '.join(summary.failed)}")
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

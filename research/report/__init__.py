@@ -1,1 +1,2 @@
-"""Report runs: papermill execution, HTML copies, manifests and the index page."""
+"""Report runs: papermill execution (serial, process pool or Dask), HTML copies, manifests,
+changed-only regeneration, the index page and PDF export."""

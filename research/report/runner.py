@@ -2,19 +2,28 @@
 
 A run folder ``reports/<name>/`` holds the executed notebook, an HTML copy
 (code hidden), ``figures/*.png``, ``tables/*.csv``, ``headline.json`` and a
-``manifest.json`` (parameters, input hashes, version, commit, times, status,
-and for a failure the failing cell, its source and the traceback). A run is
-written into a temporary folder and renamed into place, so an interrupted run
-never leaves a half-written report; a failed run is kept and shown as failed.
+``manifest.json``: parameters, the notebook's content hash, the sha256 of every
+data file the run read, the package version, commit, times, status, and for a
+failure the failing cell, its source and the traceback. A run is written into a
+temporary folder and renamed into place, so an interrupted run never leaves a
+half-written report; a failed run is kept and shown as failed.
+
+Runs go serially, on a local process pool (``jobs``) or on a Dask distributed
+cluster (``scheduler``, or the ``RESEARCH_DASK_SCHEDULER`` variable). Manifests are
+deterministic: the same inputs give the same manifest apart from the
+:data:`TIME_FIELDS` (and ``git_commit`` when the repository moved on).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 import tomllib
 import traceback
 from collections.abc import Callable
@@ -23,11 +32,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from research import __version__, config, datasets
-from research.errors import ParameterError
+import research
+from research import config
+from research.errors import ParameterError, ReportError
 from research.files import sha256_file, write_text_atomic
-from research.report.outputs import RUN_DIR_VARIABLE
+from research.report.outputs import INPUTS_FILE, RUN_DIR_VARIABLE, read_inputs
 from research.report.parameters import check_parameters
+
+SCHEDULER_VARIABLE = "RESEARCH_DASK_SCHEDULER"
+MANIFEST_VERSION = 2
+TIME_FIELDS = ("started", "finished", "duration_seconds")
 
 
 @dataclass(frozen=True)
@@ -76,18 +90,37 @@ def _git_commit() -> str | None:
         return None
 
 
-def input_hashes() -> dict[str, str]:
-    """sha256 of every bundled data file the notebooks may read."""
-    hashes = {}
-    for dataset in datasets.registry().values():
-        path = dataset.path()
-        if path.exists():
-            hashes[f"data/{dataset.filename}"] = sha256_file(path)
-    return hashes
+def notebook_content_sha256(path: Path) -> str:
+    """sha256 of what determines a notebook's run: kernel, cell types, sources and tags.
+
+    Outputs, execution counts and other metadata (which Jupyter rewrites on every
+    save) are left out, so saving a notebook unchanged keeps its hash.
+    """
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        cells = [{"type": c["cell_type"],
+                  "source": "".join(c["source"]) if isinstance(c["source"], list)
+                  else c["source"],
+                  "tags": sorted(c.get("metadata", {}).get("tags", []))}
+                 for c in document["cells"]]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ParameterError(f"{path}: not a readable notebook: {error}") from error
+    kernel = document.get("metadata", {}).get("kernelspec", {}).get("name")
+    payload = json.dumps({"kernel": kernel, "cells": cells}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def without_times(manifest: dict) -> dict:
+    """The manifest without its :data:`TIME_FIELDS` (for comparing two runs)."""
+    return {k: v for k, v in manifest.items() if k not in TIME_FIELDS}
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _dumps(manifest: dict) -> str:
+    return json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
 
 
 def _html(notebook_path: Path, html_path: Path, title: str) -> None:
@@ -102,6 +135,21 @@ def _html(notebook_path: Path, html_path: Path, title: str) -> None:
     write_text_atomic(html_path, body)
 
 
+def _normalize_executed(executed: Path, spec: RunSpec) -> None:
+    """Make the executed notebook reproducible: papermill's absolute (temporary) paths
+    become relative ones and its injected cell gets a fixed id instead of a random one."""
+    import nbformat
+
+    notebook = nbformat.read(executed, as_version=4)
+    papermill = notebook.metadata.get("papermill", {})
+    papermill["input_path"] = f"notebooks/{spec.notebook}"
+    papermill["output_path"] = f"{spec.name}.ipynb"
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell["id"] = "injected-parameters"
+    nbformat.write(notebook, executed)
+
+
 def _failure(error: BaseException) -> dict:
     from papermill.exceptions import PapermillExecutionError
 
@@ -110,58 +158,84 @@ def _failure(error: BaseException) -> dict:
                 "source": error.source, "ename": error.ename, "evalue": error.evalue,
                 "traceback": "\n".join(error.traceback)}
     return {"cell_index": None, "source": None, "ename": type(error).__name__,
-            "evalue": str(error), "traceback": traceback.format_exc()}
+            "evalue": str(error),
+            "traceback": "".join(traceback.format_exception(error))}
+
+
+def _kernel_manager_class(env: dict[str, str]):
+    """A kernel manager class whose kernels get ``env`` on top of this process's variables.
+
+    The run folder and data folder go to the kernel this way, never through
+    ``os.environ``, so that several runs can share a process (Dask worker threads).
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class RunKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**(kw.get("env") or os.environ), **env}
+            return await super()._async_pre_start_kernel(**kw)
+
+    return RunKernelManager
 
 
 def run_one(spec: RunSpec, reports_dir: Path | None = None,
-            notebooks_dir: Path | None = None) -> dict:
+            notebooks_dir: Path | None = None, data_dir: Path | None = None,
+            env: dict[str, str] | None = None) -> dict:
     """Execute one run and write its folder; returns the manifest (never raises on a
-    notebook failure: the manifest's ``status`` is ``"failed"``)."""
+    notebook failure: the manifest's ``status`` is ``"failed"``).
+
+    ``env`` adds variables to the kernel's environment (the kernel otherwise inherits
+    this process's); the run and data folders are always set.
+    """
     import papermill
 
     reports_dir = Path(reports_dir or config.reports_dir())
     notebooks_dir = Path(notebooks_dir or config.notebooks_dir())
+    data_dir = Path(data_dir or config.data_dir())
     notebook = notebooks_dir / spec.notebook
     reports_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=reports_dir))
-    manifest = {"name": spec.name, "title": spec.title, "notebook": spec.notebook,
-                "notebook_sha256": sha256_file(notebook) if notebook.exists() else None,
-                "parameters": spec.parameters, "inputs": input_hashes(),
-                "package_version": __version__, "git_commit": _git_commit(),
-                "started": _now(), "finished": None, "status": "running", "error": None,
-                "outputs": {}}
+    clock = time.monotonic()
+    manifest = {"manifest_version": MANIFEST_VERSION, "name": spec.name, "title": spec.title,
+                "notebook": spec.notebook, "notebook_sha256": None,
+                "notebook_content_sha256": None, "parameters": spec.parameters,
+                "inputs": {}, "package_version": research.__version__,
+                "git_commit": _git_commit(), "started": _now(), "finished": None,
+                "duration_seconds": None, "status": "running", "error": None, "outputs": []}
     executed = work / f"{spec.name}.ipynb"
-    previous = os.environ.get(RUN_DIR_VARIABLE)
-    os.environ[RUN_DIR_VARIABLE] = str(work)
+    env = {**(env or {}), RUN_DIR_VARIABLE: str(work), "RESEARCH_DATA_DIR": str(data_dir),
+           "RESEARCH_NOTEBOOKS_DIR": str(notebooks_dir)}
     try:
         if not notebook.exists():
             raise ParameterError(f"{notebook}: notebook of run {spec.name!r} not found")
+        manifest["notebook_sha256"] = sha256_file(notebook)
+        manifest["notebook_content_sha256"] = notebook_content_sha256(notebook)
         check_parameters(notebook, spec.parameters)
         papermill.execute_notebook(str(notebook), str(executed), parameters=spec.parameters,
                                    kernel_name="python3", progress_bar=False,
-                                   cwd=str(notebooks_dir), report_mode=False)
+                                   cwd=str(notebooks_dir), report_mode=False,
+                                   kernel_manager_class=_kernel_manager_class(env))
         manifest["status"] = "succeeded"
     except Exception as error:  # noqa: BLE001 - every failure is recorded in the manifest
         manifest["status"] = "failed"
         manifest["error"] = _failure(error)
-    finally:
-        if previous is None:
-            os.environ.pop(RUN_DIR_VARIABLE, None)
-        else:
-            os.environ[RUN_DIR_VARIABLE] = previous
     if executed.exists():
         try:
+            _normalize_executed(executed, spec)
             _html(executed, work / f"{spec.name}.html", spec.title)
         except Exception as error:  # noqa: BLE001
             manifest["status"] = "failed"
             manifest["error"] = manifest["error"] or _failure(error)
+    manifest["inputs"] = read_inputs(work)
+    (work / INPUTS_FILE).unlink(missing_ok=True)
     headline = work / "headline.json"
     if headline.exists():
         manifest["headline"] = json.loads(headline.read_text(encoding="utf-8"))
-    manifest["outputs"] = sorted(str(p.relative_to(work)) for p in work.rglob("*")
+    manifest["outputs"] = sorted(p.relative_to(work).as_posix() for p in work.rglob("*")
                                  if p.is_file())
     manifest["finished"] = _now()
-    write_text_atomic(work / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    manifest["duration_seconds"] = round(time.monotonic() - clock, 1)
+    write_text_atomic(work / "manifest.json", _dumps(manifest))
     _replace_folder(work, reports_dir / spec.name)
     return manifest
 
@@ -179,34 +253,88 @@ def _replace_folder(source: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def run_all(specs: list[RunSpec], reports_dir: Path | None = None, jobs: int = 1,
-            on_done: Callable[[dict], None] | None = None) -> list[dict]:
-    """Run every spec (in ``jobs`` processes), then write the index page.
+def _crashed(spec: RunSpec, reports_dir: Path, error: BaseException) -> dict:
+    """Record a run whose worker died (the notebook never reported back) as failed."""
+    for leftover in reports_dir.glob(f".{spec.name}.*"):
+        if re.fullmatch(re.escape(f".{spec.name}.") + r"[a-z0-9_]{8}", leftover.name):
+            shutil.rmtree(leftover, ignore_errors=True)  # the dead worker's temporary folder
+    manifest = {"manifest_version": MANIFEST_VERSION, "name": spec.name, "title": spec.title,
+                "notebook": spec.notebook, "parameters": spec.parameters, "inputs": {},
+                "package_version": research.__version__, "started": None,
+                "finished": _now(), "duration_seconds": None, "status": "failed",
+                "error": _failure(error), "outputs": ["manifest.json"]}
+    work = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=reports_dir))
+    write_text_atomic(work / "manifest.json", _dumps(manifest))
+    _replace_folder(work, reports_dir / spec.name)
+    return manifest
 
-    One failure does not stop the others. Returns the manifests in grid order.
+
+def dask_scheduler(address: str | None = None) -> str | None:
+    """The Dask scheduler to use: ``address``, else ``RESEARCH_DASK_SCHEDULER``, else None."""
+    return address or os.environ.get(SCHEDULER_VARIABLE) or None
+
+
+def _run_dask(specs: list[RunSpec], scheduler: str, arguments: tuple,
+              finish: Callable[[RunSpec, Callable[[], dict]], None]) -> None:
+    import uuid
+
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    try:
+        client = Client(scheduler, timeout="20s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ReportError(f"cannot connect to the Dask scheduler {scheduler!r} "
+                          f"(--scheduler or {SCHEDULER_VARIABLE}): {error}") from error
+    with client:
+        futures = {}
+        for spec in specs:
+            key = f"report-{spec.name}-{uuid.uuid4().hex[:8]}"
+            futures[client.submit(run_one, spec, *arguments, key=key, pure=False)] = spec
+        for future in dask_completed(futures):
+            finish(futures[future], future.result)
+
+
+def run_all(specs: list[RunSpec], reports_dir: Path | None = None, jobs: int = 1,
+            on_done: Callable[[dict], None] | None = None, *, scheduler: str | None = None,
+            notebooks_dir: Path | None = None, data_dir: Path | None = None) -> list[dict]:
+    """Run every spec, then write the index page.
+
+    Runs go serially (``jobs=1``), on ``jobs`` local processes, or on the Dask
+    cluster at ``scheduler`` (default: the ``RESEARCH_DASK_SCHEDULER`` variable;
+    its workers must see the same file system). One failure, even a crashed
+    worker, does not stop the others. Returns the manifests in grid order.
     """
     from research.report.index import write_index
 
-    reports_dir = Path(reports_dir or config.reports_dir())
+    reports_dir = Path(reports_dir or config.reports_dir()).resolve()
+    # folders resolved here, so that Dask workers (other processes, other
+    # environments) read the same notebooks, data and user files as this process
+    user_dir = config.user_dir()
+    arguments = (reports_dir, Path(notebooks_dir or config.notebooks_dir()).resolve(),
+                 Path(data_dir or config.data_dir()).resolve(),
+                 {"RESEARCH_USER_DIR": str(user_dir) if user_dir else ""})
     results: dict[str, dict] = {}
-    if jobs <= 1:
+
+    def finish(spec: RunSpec, result: Callable[[], dict]) -> None:
+        try:
+            manifest = result()
+        except Exception as error:  # noqa: BLE001 - a crashed worker is a failed run
+            manifest = _crashed(spec, reports_dir, error)
+        results[spec.name] = manifest
+        if on_done:
+            on_done(manifest)
+
+    scheduler = dask_scheduler(scheduler)
+    if scheduler:
+        _run_dask(specs, scheduler, arguments, finish)
+    elif jobs <= 1 or len(specs) <= 1:
         for spec in specs:
-            results[spec.name] = run_one(spec, reports_dir)
-            if on_done:
-                on_done(results[spec.name])
+            finish(spec, lambda s=spec: run_one(s, *arguments))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(run_one, spec, reports_dir): spec for spec in specs}
+        with ProcessPoolExecutor(max_workers=min(jobs, len(specs))) as pool:
+            futures = {pool.submit(run_one, spec, *arguments): spec for spec in specs}
             for future in as_completed(futures):
-                spec = futures[future]
-                try:
-                    manifest = future.result()
-                except Exception as error:  # noqa: BLE001 - a crashed worker is a failed run
-                    manifest = {"name": spec.name, "title": spec.title,
-                                "notebook": spec.notebook, "parameters": spec.parameters,
-                                "status": "failed", "error": _failure(error)}
-                results[spec.name] = manifest
-                if on_done:
-                    on_done(manifest)
+                finish(futures[future], future.result)
     write_index(reports_dir)
     return [results[s.name] for s in specs]

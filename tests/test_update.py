@@ -1,0 +1,159 @@
+"""``research update``: pull, merge, rerun changed reports, summarize; offline from the cache.
+
+The API answers are built on a real recorded Comtrade record (the first record of
+``fixtures/comtrade_api/data_v1_get_C_A_HS-60a6ad.json``, China 2010), with the period,
+flow, partner, HS code and values changed for each line asked. No network is used:
+the transport is a fake, and the last update runs with a transport that cannot connect,
+so it must fall back to the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+import urllib.parse
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from research import cli, config, http
+from research.countries import from_comtrade_code
+from research.errors import FetchError
+from research.http import Request, Response
+from research.report.regenerate import regenerate
+from research.report.runner import load_grid
+from research.sources import comtrade_api
+from research.update import headline_changes
+
+RUNS = ("ban_impact_B2_graphite", "defense_spending")
+MONTHS = ("2024-10", "2025-01")  # two months inside the B2 window (to 2024-12), one new
+
+
+def recorded_template(fixtures_dir: Path) -> dict:
+    path = fixtures_dir / "comtrade_api" / "data_v1_get_C_A_HS-60a6ad.json"
+    return json.loads(path.read_text(encoding="utf-8"))["data"][0]
+
+
+class FakeComtrade:
+    """Answers every (month, HS6, partner) asked with a record in the recorded shape."""
+
+    def __init__(self, template: dict) -> None:
+        self.template, self.urls = template, []
+
+    def __call__(self, request: Request) -> Response:
+        self.urls.append(request.url)
+        asked = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)
+        rows = []
+        for period in asked["period"][0].split(","):
+            for code in asked["cmdCode"][0].split(","):
+                for partner in asked["partnerCode"][0].split(","):
+                    value = 1e5 * (1 + int(code) % 97) * (1 + int(partner) % 7)
+                    rows.append({**self.template, "freqCode": "M", "period": period,
+                                 "refYear": int(period[:4]), "refMonth": int(period[4:]),
+                                 "flowCode": "X", "flowDesc": "Export",
+                                 "partnerCode": int(partner),
+                                 "partnerISO": from_comtrade_code(int(partner)),
+                                 "cmdCode": code, "qtyUnitAbbr": "kg", "netWgt": value / 20,
+                                 "primaryValue": value, "fobvalue": value, "cifvalue": None})
+        body = {"elapsedTime": "0.1 secs", "count": len(rows), "data": rows, "error": ""}
+        return Response(200, {}, json.dumps(body).encode())
+
+
+def no_network(request: Request) -> Response:
+    raise FetchError(request.url, "cannot connect: [Errno -3] Temporary failure in name resolution")
+
+
+def test_headline_changes_is_after_minus_before() -> None:
+    changes = headline_changes({"a": {"estimate": -43.0, "label": "x"}, "b": {"estimate": 1.0}},
+                               {"a": {"estimate": -40.5, "label": "x"}})
+    row = changes.set_index("name")
+    assert row.loc["a", "change"] == pytest.approx(2.5)  # -40.5 - (-43.0)
+    assert math.isnan(row.loc["b", "change"])  # b was not rerun: no new estimate
+
+
+@pytest.fixture
+def grid(tmp_path: Path) -> Path:
+    """Two runs of the default grid: one reads the monthly trade table, one does not."""
+    document = tomllib.loads((config.REPO_ROOT / "reports.toml").read_text(encoding="utf-8"))
+    chosen = [run for run in document["run"] if run["name"] in RUNS]
+    assert [run["name"] for run in chosen] == list(RUNS)
+    lines = []
+    for run in chosen:
+        lines += ["[[run]]", f"name = {json.dumps(run['name'])}",
+                  f"notebook = {json.dumps(run['notebook'])}",
+                  f"title = {json.dumps(run.get('title', run['name']))}",
+                  "[run.parameters]"]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in run["parameters"].items()]
+    path = tmp_path / "grid.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_update_offline_from_recorded_responses(grid: Path, tmp_path: Path, fixtures_dir: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    reports = tmp_path / "reports"
+    transport = FakeComtrade(recorded_template(fixtures_dir))
+    monkeypatch.setattr(http, "default_transport", lambda: transport)
+    monkeypatch.setattr(comtrade_api, "MIN_INTERVAL", 0.0)
+    monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESEARCH_UPDATED_DIR", str(tmp_path / "updated"))
+    monkeypatch.setenv("COMTRADE_API_KEY", "test-key")
+    monkeypatch.delenv("RESEARCH_OFFLINE", raising=False)
+    runner = CliRunner()
+    window = ["--start", MONTHS[0], "--end", MONTHS[1], "--grid", str(grid), "--out",
+              str(reports), "--jobs", "1"]
+
+    # nothing cached yet: offline fails clearly, before any report runs
+    empty = runner.invoke(cli.app, ["update", "--offline", *window])
+    assert empty.exit_code == 1
+    assert "not in the cache" in empty.output and transport.urls == []
+
+    # the reports as `make report` leaves them, on the bundled data
+    _, first = regenerate(load_grid(grid), reports)
+    assert [m["status"] for m in first] == ["succeeded", "succeeded"]
+    before = json.loads((reports / RUNS[0] / "headline.json").read_text(encoding="utf-8"))
+
+    # record the API answers into the cache (online, fake transport)
+    pulled = runner.invoke(cli.app, ["data", "pull", "--start", MONTHS[0], "--end", MONTHS[1]])
+    assert pulled.exit_code == 0, pulled.output
+    assert transport.urls and all(u.startswith(f"{comtrade_api.BASE_URL}/data/v1/get/C/M/HS?")
+                                  for u in transport.urls)
+    asked = len(transport.urls)
+
+    # no network: update falls back to the cache, merges, reruns only the trade run
+    monkeypatch.setattr(http, "default_transport", lambda: no_network)
+    result = runner.invoke(cli.app, ["update", *window])
+    assert result.exit_code == 0, result.output
+    assert "falling back to the cache" in result.output
+    assert len(transport.urls) == asked
+    summary = json.loads((reports / "update.json").read_text(encoding="utf-8"))
+    assert summary["source"] == "cache"
+    assert summary["added_periods"] == ["2025-01"]
+    assert summary["revisions"] > 0  # the answers for 2024-10..12 differ from the bundled data
+    runs = {run["name"]: run for run in summary["runs"]}
+    assert runs[RUNS[0]]["rerun"] and runs[RUNS[0]]["reasons"] == [
+        "input changed: trade/china_exports_monthly.parquet"]
+    assert not runs[RUNS[1]]["rerun"]
+    assert summary["failed"] == []
+    monthly = pd.read_parquet(tmp_path / "updated" / "trade" / "china_exports_monthly.parquet")
+    assert monthly["period"].max() == pd.Timestamp("2025-01-01")
+    assert not monthly.duplicated(["partner_iso3", "product", "period"]).any()
+    # the headline moved, and the summary reports after - before
+    after = json.loads((reports / RUNS[0] / "headline.json").read_text(encoding="utf-8"))
+    [change] = summary["headline_changes"]
+    assert change["before"] == pytest.approx(before["estimate"])
+    assert change["after"] == pytest.approx(after["estimate"])
+    assert change["change"] == pytest.approx(after["estimate"] - before["estimate"])
+    assert change["change"] != 0  # revised months inside the window moved the estimate
+    markdown = (reports / "UPDATE.md").read_text(encoding="utf-8")
+    assert "new periods: 2025-01" in markdown and RUNS[0] in markdown
+
+    # a second update with nothing new reruns nothing
+    again = runner.invoke(cli.app, ["update", "--offline", *window])
+    assert again.exit_code == 0, again.output
+    assert not any(run["rerun"] for run in
+                   json.loads((reports / "update.json").read_text(encoding="utf-8"))["runs"])
