@@ -37,7 +37,7 @@ from research import config
 from research.errors import ParameterError, ReportError
 from research.files import sha256_file, write_text_atomic
 from research.report.outputs import INPUTS_FILE, RUN_DIR_VARIABLE, read_inputs
-from research.report.parameters import check_parameters
+from research.report.parameters import check_parameters, check_values
 
 SCHEDULER_VARIABLE = "RESEARCH_DASK_SCHEDULER"
 MANIFEST_VERSION = 2
@@ -211,6 +211,7 @@ def run_one(spec: RunSpec, reports_dir: Path | None = None,
         manifest["notebook_sha256"] = sha256_file(notebook)
         manifest["notebook_content_sha256"] = notebook_content_sha256(notebook)
         check_parameters(notebook, spec.parameters)
+        check_values(notebook, spec.parameters, data_dir)
         papermill.execute_notebook(str(notebook), str(executed), parameters=spec.parameters,
                                    kernel_name="python3", progress_bar=False,
                                    cwd=str(notebooks_dir), report_mode=False,
