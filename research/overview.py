@@ -22,7 +22,19 @@ def _check_reporter(reporter: str) -> None:
                              f"{list(BUNDLED_REPORTERS)} as reporter")
 
 
-def _period(value: str, name: str) -> pd.Timestamp:
+LATEST = "latest"
+
+
+def latest_month(flows: pd.DataFrame | None = None) -> pd.Timestamp:
+    """The last month of the monthly trade table (bundled or updated by ``research update``)."""
+    flows = flows if flows is not None else datasets.load("china_exports_monthly")
+    return flows.loc[flows["freq"].eq("M"), "period"].max()
+
+
+def _period(value: str, name: str, flows: pd.DataFrame | None = None) -> pd.Timestamp:
+    """A month parameter as a date; ``"latest"`` is the last month of the data."""
+    if value == LATEST:
+        return latest_month(flows)
     try:
         return pd.Timestamp(value)
     except (ValueError, TypeError) as error:
@@ -46,7 +58,8 @@ def basket_monthly(basket: str, destinations: list[str], start: str = "2017-01",
     """Monthly exports of a basket's product group to the chosen destinations and the world.
 
     Adds the 12-month rolling sum (USD), year-on-year growth (%), unit value (USD/kg) and
-    the destination's share of the world total.
+    the destination's share of the world total. ``end="latest"`` runs to the last month
+    of the data, so a report follows new months without a parameter change.
     """
     _check_reporter(reporter)
     group = basket_group(basket)
@@ -59,7 +72,7 @@ def basket_monthly(basket: str, destinations: list[str], start: str = "2017-01",
         raise ParameterError(f"destinations {missing} are not in the {group} panel; "
                              f"available: {sorted(available)}")
     chosen = chosen[chosen["partner_iso3"].isin([*destinations, "WLD"])]
-    start_date, end_date = _period(start, "start"), _period(end, "end")
+    start_date, end_date = _period(start, "start", flows), _period(end, "end", flows)
     keys = ["partner_iso3", "period"]
     rolling = trade.rolling_sum(chosen)[[*keys, "value_usd_sum_12m"]]
     growth = trade.yoy_growth(chosen)[[*keys, "yoy_pct"]]

@@ -1,4 +1,4 @@
-"""Figures: event-study coefficients, time series with events, maps, defense panels.
+"""Figures: event-study coefficients, time series, maps, defense panels, scenario fans.
 
 Every figure has labelled axes with units and a source line at the bottom.
 Functions return the matplotlib Figure and never call ``plt.show``.
@@ -22,7 +22,8 @@ sns.set_theme(style="whitegrid", context="notebook")
 def add_source(fig, text: str) -> None:
     """Write a source line in the bottom-left corner of ``fig``."""
     fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=8, color="dimgray")
-    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16))
+    # room for tick labels and the x label above the source line: 0.85 inch or 16%
+    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16, 0.85 / fig.get_figheight()))
 
 
 def event_study_plot(result, ax=None, title: str | None = None, source: str | None = None):
@@ -166,7 +167,8 @@ def close(fig) -> None:
 
 
 __all__ = ["event_study_plot", "time_series_plot", "choropleth", "defense_panels", "bar_plot",
-           "add_source", "close"]
+           "budget_path_plot", "scenario_fan_plot", "scenario_profile_plot",
+           "effect_comparison_plot", "its_plot", "synth_gap_plot", "add_source", "close"]
 
 
 def budget_path_plot(path: pd.DataFrame, title: str = "", source: str = ""):
@@ -186,4 +188,204 @@ def budget_path_plot(path: pd.DataFrame, title: str = "", source: str = ""):
     ax.legend(fontsize=8, loc="lower right")
     add_source(fig, source or "Sources: Japan MoD initial budgets (press reports); GDP "
                "implied by SIPRI (2025) and the Federal Reserve yen rate.")
+    return fig
+
+
+def _money_scale(unit: str) -> tuple[float, str]:
+    """Divide USD series by a million for readable axes; other units unchanged."""
+    return (1e6, "USD million") if unit == "USD" else (1.0, unit)
+
+
+def scenario_fan_plot(result, ax=None, title: str | None = None, source: str | None = None,
+                      history: int = 36):
+    """SCENARIO fan chart: observed history, projection band and scenario band.
+
+    ``result`` is a :class:`research.estimate.scenario.ScenarioResult`. The months
+    between the data's end and the ban (projection only) are shaded; the ban's month is
+    marked; every label says scenario.
+    """
+    table = result.table
+    scale, unit = _money_scale(result.unit)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 5))
+    fig = ax.figure
+    shown = result.series.dropna()
+    shown = shown[shown.index > result.last_observed - pd.DateOffset(months=history)]
+    ax.plot(shown.index, shown.to_numpy() / scale, color="black", lw=1.4,
+            label="observed (bundled data)")
+    if table["actual"].notna().any():
+        ax.plot(table["period"], table["actual"] / scale, color="black", lw=1.4, ls=":",
+                label="observed after the data used")
+    level = f"{100 * result.level:.0f}%"
+    ax.fill_between(table["period"], table["counterfactual_low"] / scale,
+                    table["counterfactual_high"] / scale, color="C0", alpha=0.15,
+                    label=f"projection, {level} band")
+    ax.plot(table["period"], table["counterfactual"] / scale, color="C0", ls="--", lw=1.4,
+            label="projection without the ban (counterfactual)")
+    post = table[table["event_time"] >= 0]
+    ax.fill_between(post["period"], post["scenario_low"] / scale,
+                    post["scenario_high"] / scale, color="C3", alpha=0.2,
+                    label=f"SCENARIO, {level} band")
+    ax.plot(post["period"], post["scenario"] / scale, color="C3", lw=2,
+            label=f"SCENARIO: {result.profile.episode} profile applied")
+    gap_start = result.last_observed + pd.DateOffset(months=1)
+    if gap_start < result.ban:
+        ax.axvspan(gap_start, result.ban, color="0.93", zorder=0,
+                   label="no data yet (projection only)")
+    ax.axvline(result.ban, color="C3", lw=1, ls="--")
+    ymax = ax.get_ylim()[1]
+    ax.text(result.ban, ymax, f" ban {result.ban:%Y-%m}", color="C3", fontsize=8,
+            va="top")
+    ax.set_ylim(0, 1.4 * ymax)  # room for the legend above the data
+    ax.set_xlabel("month")
+    ax.set_ylabel(f"{unit} per month")
+    t = result.totals
+    ax.set_title(title or f"SCENARIO, not an estimate: {result.target}\n"
+                 f"{result.horizon} months under the {result.profile.episode} profile: "
+                 f"{t['scenario_gap_pct']:+.0f}% against the projection "
+                 f"[{t['scenario_gap_pct_low']:+.0f}, {t['scenario_gap_pct_high']:+.0f}] "
+                 f"({level} band)",
+                 fontsize=11)
+    ax.legend(loc="upper left", fontsize=7.5, ncol=3)
+    add_source(fig, source or (f"{SOURCE_TRADE} Data end {result.last_observed:%Y-%m}; "
+                               f"scenario profile: {result.profile.description}."))
+    return fig
+
+
+def effect_comparison_plot(frame: pd.DataFrame, *, label: str = "label",
+                           estimate: str = "estimate", conf_low: str = "conf_low",
+                           conf_high: str = "conf_high", xlabel: str = "",
+                           title: str = "", source: str = SOURCE_TRADE,
+                           reference: float | None = 0.0, ax=None):
+    """One row per estimate (method, specification or source) with its interval.
+
+    Rows without an interval (NaN bounds) are drawn as points only.
+    """
+    rows = frame.reset_index(drop=True)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.8))
+    fig = ax.figure
+    y = range(len(rows))[::-1]
+    for position, (_, row) in zip(y, rows.iterrows(), strict=True):
+        if pd.isna(row[estimate]):
+            ax.annotate("not available", (reference or 0.0, position), ha="center",
+                        va="center", fontsize=8, color="0.4")
+            continue
+        low, high = row[conf_low], row[conf_high]
+        if pd.notna(low) and pd.notna(high):
+            ax.plot([low, high], [position, position], color="0.45", lw=2)
+        ax.plot(row[estimate], position, "o", color=sns.color_palette()[0], ms=7)
+        ax.annotate(f"{row[estimate]:,.3g}", (row[estimate], position),
+                    textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+    if reference is not None:
+        ax.axvline(reference, color="black", lw=0.8)
+    ax.set_yticks(list(y), rows[label].tolist())
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("")
+    ax.set_title(title, fontsize=11)
+    add_source(fig, source)
+    return fig
+
+
+def _month_axis(ax) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def its_plot(result, ax=None, title: str | None = None, source: str | None = None,
+             history: int | None = 48):
+    """Interrupted time series: the flow, its pre-period forecast (counterfactual) with
+    the forecast band, the post period shaded; USD shown in millions.
+
+    ``result`` is a :class:`research.estimate.its.ITSResult`; ``history`` months before
+    the intervention are shown (``None`` for all).
+    """
+    scale, unit = _money_scale(result.unit)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig = ax.figure
+    series = result.series.dropna()
+    if history is not None:
+        series = series[series.index >= result.intervention - pd.DateOffset(months=history)]
+    cf = result.counterfactual
+    ax.axvspan(result.intervention, cf.index.max(), color="0.93", zorder=0,
+               label="post period")
+    ax.plot(series.index, series.to_numpy() / scale, color="black", lw=1.4, label="actual")
+    ax.fill_between(cf.index, cf["conf_low"] / scale, cf["conf_high"] / scale, color="C0",
+                    alpha=0.2, label=f"{100 * result.level:.0f}% forecast band")
+    ax.plot(cf.index, cf["counterfactual"] / scale, color="C0", ls="--", lw=1.6,
+            label="counterfactual: pre-period forecast")
+    ax.axvline(result.intervention, color="C3", lw=1, ls="--",
+               label=f"measure takes effect ({result.intervention:%Y-%m})")
+    _month_axis(ax)
+    ax.set_xlabel("month")
+    ax.set_ylabel(f"{series.name or 'flow'}, {unit} per month")
+    s = result.shortfall
+    ax.set_title(title or f"Interrupted time series: {series.name}\npost-period shortfall "
+                 f"{s['pct']:+.1f}% of the counterfactual over {s['months']} months "
+                 f"({s['estimate'] / scale:,.0f} {unit}; p = {s['p_value']:.2f})", fontsize=11)
+    ax.legend(loc="upper left", fontsize=8)
+    add_source(fig, source or SOURCE_TRADE)
+    return fig
+
+
+def synth_gap_plot(result, ax=None, title: str | None = None, source: str | None = None,
+                   max_pre_ratio: float = 5.0):
+    """Synthetic-control gaps: treated (bold) and placebo gaps (grey), as in Abadie,
+    Diamond and Hainmueller (2010, figs. 5-7) leaving out placebos whose pre-period fit
+    is poor (pre-RMSPE above ``max_pre_ratio`` times the treated unit's), whose gaps say
+    nothing about the measure. ``result`` is a :class:`research.estimate.synth.SynthResult`.
+    """
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig = ax.figure
+    placebos = result.placebos[~result.placebos["treated"]]
+    kept = placebos[placebos["pre_rmspe"] <= max_pre_ratio * result.pre_rmspe]["unit"]
+    for unit in kept:
+        ax.plot(result.gaps.index, result.gaps[unit], color="0.7", lw=0.8)
+    ax.plot([], [], color="0.7", lw=0.8,
+            label=f"placebos, pre-RMSPE <= {max_pre_ratio:g}x treated ({len(kept)} of "
+                  f"{len(placebos)})")
+    ax.plot(result.gaps.index, result.gaps[result.treated_unit], color="black", lw=2,
+            label=f"{result.treated_unit}")
+    ax.axhline(0, color="black", lw=0.6)
+    ax.axvline(result.intervention, color="C3", lw=1, ls="--",
+               label=f"measure takes effect ({pd.Timestamp(result.intervention):%Y-%m})")
+    _month_axis(ax)
+    ax.set_xlabel("month")
+    scale = ("indexed to the pre-period mean = 1" if result.normalize == "pre_mean"
+             else "outcome units")
+    ax.set_ylabel(f"gap, treated - synthetic\n({result.outcome}, {scale})")
+    ax.set_title(title or f"Synthetic control: {result.treated_unit}\naverage post gap "
+                 f"{result.average_post_gap_pct:+.1f}% of the synthetic; permutation p = "
+                 f"{result.p_value:.2f} (all {len(result.placebos)} units)", fontsize=11)
+    ax.legend(loc="best", fontsize=8)
+    add_source(fig, source or SOURCE_TRADE)
+    return fig
+
+
+def scenario_profile_plot(result, ax=None, title: str | None = None,
+                          source: str | None = None):
+    """The SCENARIO's input: the past episode's profile by scenario month, % change with
+    its band (the episode's estimation uncertainty only)."""
+    post = result.table[result.table["event_time"] >= 0]
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig = ax.figure
+    level = f"{100 * result.level:.0f}%"
+    ax.axhline(0, color="black", lw=0.8)
+    ax.fill_between(post["event_time"], post["profile_pct_low"], post["profile_pct_high"],
+                    color="C3", alpha=0.2, step="mid", label=f"{level} band of the profile")
+    ax.step(post["event_time"], post["profile_pct"], where="mid", color="C3", lw=2,
+            label=f"{result.profile.episode} profile (SCENARIO input)")
+    ax.set_xlabel(f"scenario month (0 = {result.ban:%Y-%m}, the ban's month)")
+    ax.set_ylabel("change against the projection, %")
+    ax.set_title(title or f"SCENARIO input: how flows moved after {result.profile.episode}"
+                 f"\n{result.profile.description}", fontsize=10)
+    ax.legend(loc="best", fontsize=8)
+    add_source(fig, source or (SOURCE_WITS if result.profile.freq == "A" else SOURCE_TRADE))
     return fig

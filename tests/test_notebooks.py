@@ -2,9 +2,65 @@
 
 import json
 
+import pandas as pd
 import pytest
 
-from research.report.runner import load_grid, run_all
+from research.report.runner import RunSpec, load_grid, run_all, run_one
+
+
+def _run_defaults(notebook: str, tmp_path) -> tuple[dict, object]:
+    """Run a notebook with its own default parameters; return its manifest and folder."""
+    name = notebook.removesuffix(".ipynb")
+    manifest = run_one(RunSpec(name=name, notebook=notebook, title=name), reports_dir=tmp_path)
+    assert manifest["status"] == "succeeded", manifest.get("error")
+    return manifest, tmp_path / name
+
+
+@pytest.mark.slow
+def test_gravity_notebook_reproduces_yotov(tmp_path):
+    manifest, folder = _run_defaults("gravity.ipynb", tmp_path)
+    headline = json.loads((folder / "headline.json").read_text())
+    # Yotov et al. (2016), ch. 2 app. 2: RTA 0.557 (SE 0.102), N = 28,482
+    assert round(headline["coefficient"], 3) == 0.557
+    assert headline["n_obs"] == 28482
+    assert headline["std_error"] == pytest.approx(0.102, abs=0.003)
+    table = pd.read_csv(folder / "tables" / "published_vs_ours.csv")
+    assert table["source"].str.contains("published").sum() == 1 and len(table) == 2
+    assert (folder / "figures" / "rta_published_vs_ours.png").exists()
+
+
+@pytest.mark.slow
+def test_scenario_notebook_is_labelled_scenario(tmp_path):
+    manifest, folder = _run_defaults("scenario.ipynb", tmp_path)
+    headline = json.loads((folder / "headline.json").read_text())
+    assert headline["label"].startswith("SCENARIO (not an estimate)")
+    assert headline["method"].startswith("scenario: B2 profile applied to")
+    assert headline["conf_low"] <= headline["estimate"] <= headline["conf_high"]
+    for figure in ("scenario_fan", "scenario_profile", "scenario_by_episode"):
+        assert (folder / "figures" / f"{figure}.png").exists()
+    monthly = pd.read_csv(folder / "tables" / "scenario_monthly.csv")
+    assert not any("estimate" in c for c in monthly.columns)
+    assert (monthly["event_time"] >= 0).sum() == 12  # horizon = 12 months
+    episodes = pd.read_csv(folder / "tables" / "scenario_by_episode.csv")
+    assert {"A2", "B1", "B2"} <= set(episodes["episode"])
+    html = (folder / "scenario.html").read_text()
+    assert "SCENARIO" in html and "This is a scenario, not an estimate" in html
+
+
+@pytest.mark.slow
+def test_ban_impact_notebook_three_methods(tmp_path):
+    manifest, folder = _run_defaults("ban_impact.ipynb", tmp_path)
+    for figure in ("flows", "event_study", "its", "synth_paths", "synth_gap",
+                   "method_comparison", "placebo_in_space", "wild_cluster_bootstrap"):
+        assert (folder / "figures" / f"{figure}.png").exists(), figure
+    comparison = pd.read_csv(folder / "tables" / "method_comparison.csv")
+    assert comparison["method"].tolist() == ["event study", "interrupted time series",
+                                             "synthetic control"]
+    assert comparison["effect_pct"].notna().all()
+    inference = pd.read_csv(folder / "tables" / "inference.csv")
+    assert inference["p_value"].between(0, 1).all() and len(inference) == 3
+    headline = json.loads((folder / "headline.json").read_text())
+    assert headline["conf_low"] <= headline["estimate"] <= headline["conf_high"]
 
 
 @pytest.mark.slow
@@ -28,5 +84,14 @@ def test_default_report_set_runs(tmp_path):
         folder = tmp_path / name
         assert (folder / "figures" / "event_study.png").exists()
         assert (folder / "tables" / "event_time.csv").exists()
+        assert (folder / "tables" / "method_comparison.csv").exists()
         headline = json.loads((folder / "headline.json").read_text())
         assert headline["conf_low"] <= headline["estimate"] <= headline["conf_high"]
+    scenarios = [s.name for s in specs if s.notebook == "scenario.ipynb"]
+    assert scenarios
+    for name in scenarios:
+        headline = json.loads((tmp_path / name / "headline.json").read_text())
+        assert headline["label"].startswith("SCENARIO")
+        assert (tmp_path / name / "figures" / "scenario_fan.png").exists()
+    gravity = json.loads((tmp_path / "gravity_yotov_rta" / "headline.json").read_text())
+    assert round(gravity["coefficient"], 3) == 0.557

@@ -1,7 +1,9 @@
 """Notebook views: values checked against sums taken by hand from the raw CSV files."""
 
+import pandas as pd
 import pytest
 
+from research import datasets
 from research.errors import ParameterError
 from research.overview import (
     basket_destinations,
@@ -46,3 +48,17 @@ def test_defense_summary_japan_share():
     assert table.loc["JPN", "share_of_gdp_pct_2024"] == pytest.approx(1.3714, abs=1e-4)
     with pytest.raises(ParameterError, match="start_year"):
         defense_summary(["JPN"], 2024, 2020)
+
+
+def test_latest_end_is_the_last_month_of_the_data():
+    from research.overview import latest_month
+
+    flows = datasets.load("china_exports_monthly")
+    # the bundled monthly table ends in December 2024 (data/SOURCES.md)
+    assert latest_month(flows) == pd.Timestamp("2024-12-01")
+    latest = basket_monthly("graphite", ["JPN"], "2024-01", "latest", flows=flows)
+    fixed = basket_monthly("graphite", ["JPN"], "2024-01", "2024-12", flows=flows)
+    pd.testing.assert_frame_equal(latest, fixed)
+    cut = flows[flows["period"] <= "2024-06-01"]
+    assert basket_monthly("graphite", ["JPN"], "2024-01", "latest",
+                          flows=cut)["period"].max() == pd.Timestamp("2024-06-01")

@@ -132,3 +132,45 @@ def test_japan_rare_earths_placebo_style_run():
         assert fig.axes[0].get_ylabel()
         plt.close(fig)
     assert "synthetic control" in result.summary()
+
+
+def _exchangeable_panel(seed: int, n_units: int = 9, n_periods: int = 40,
+                        intervention_index: int = 30) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """Units drawn independently from one two-factor model, no effect anywhere."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_periods)
+    factors = np.vstack([1 + 0.01 * t, np.sin(2 * np.pi * t / 12)])
+    y = 100 * (rng.uniform(0.5, 1.5, size=(n_units, 2)) @ factors) \
+        + rng.normal(0, 3, size=(n_units, n_periods))
+    periods = pd.date_range("2019-01-01", periods=n_periods, freq="MS")
+    panel = pd.DataFrame({"unit": np.repeat([f"U{j}" for j in range(n_units)], n_periods),
+                          "period": np.tile(periods, n_units), "y": y.ravel()})
+    return panel, periods[intervention_index]
+
+
+@pytest.mark.slow
+def test_permutation_p_value_is_uniform_without_an_effect():
+    # Nine exchangeable units and no effect. With placebo_pool="all" every unit's synthetic
+    # is built from all the others, so the nine RMSPE ratios are exchangeable and the
+    # treated unit's p-value is uniform on {1/9, ..., 9/9}: P(p <= 2/9) = 2/9 = 0.222.
+    # Over 200 draws the rejection share has binomial SD sqrt(0.222 * 0.778 / 200) = 0.029;
+    # 3 SD gives [0.134, 0.310].
+    p_values = []
+    for seed in range(200):
+        panel, intervention = _exchangeable_panel(seed=5000 + seed)
+        result = synthetic_control(panel, unit="unit", time="period", outcome="y",
+                                   treated_unit="U0", intervention=intervention,
+                                   placebo_pool="all")
+        p_values.append(result.p_value)
+    p_values = np.array(p_values)
+    assert 0.134 <= np.mean(p_values <= 2 / 9 + 1e-9) <= 0.310
+    # the mean of a uniform on {1/9, ..., 9/9} is 5/9, variance (81 - 1) / 12 / 81
+    assert abs(np.mean(p_values) - 5 / 9) < 3 * np.sqrt((80 / 81) / 12 / 200) + 0.02
+
+
+def test_placebo_pool_choices():
+    panel = simulate_synth_panel(effect_pct=-50.0, n_donors=8)
+    everyone = _fit(panel, placebo_pool="all")
+    assert everyone.p_value <= 1 / 9 + 1e-9  # a -50 % gap still ranks first
+    with pytest.raises(ParameterError, match="placebo_pool='treated'"):
+        _fit(panel, placebo_pool="treated")

@@ -192,15 +192,14 @@ def _annual_design(event: pd.Series, basket: str, date: pd.Timestamp, targets: l
                      outcome="quantity", notes=notes)
 
 
-def ban_event_study(event_id: str, basket: str, controls: list[str] | str = "auto",
-                    outcome: str = "value_usd", window: tuple[int, int] = (-24, 12),
-                    anticipation: int = 0, method: Method = "ppml",
-                    flows: pd.DataFrame | None = None) -> tuple[EventStudyResult, BanDesign]:
-    """Event study of a registry event on a basket, clustered by destination.
+def estimate_design(design: BanDesign, method: Method = "ppml",
+                    window: tuple[int, int] = (-24, 12),
+                    anticipation: int = 0) -> EventStudyResult:
+    """Event study of a :class:`BanDesign`, clustered by destination.
 
-    Returns the result and the design (panel and description). See :func:`ban_design`.
+    Annual designs use every year in the panel (reference: the year before the event)
+    and no anticipation window; monthly designs use ``window`` and ``anticipation``.
     """
-    design = ban_design(event_id, basket, controls, outcome, window, flows)
     if design.freq == "A":
         years = design.panel["period"].dt.year
         annual_window = (min(-1, years.min() - design.event.year),
@@ -214,7 +213,205 @@ def ban_event_study(event_id: str, basket: str, controls: list[str] | str = "aut
                              treated="treated", event=design.event, freq="M", window=window,
                              anticipation=anticipation, cluster="partner_iso3", method=method)
     result.notes = design.notes + result.notes
-    return result, design
+    return result
+
+
+def ban_event_study(event_id: str, basket: str, controls: list[str] | str = "auto",
+                    outcome: str = "value_usd", window: tuple[int, int] = (-24, 12),
+                    anticipation: int = 0, method: Method = "ppml",
+                    flows: pd.DataFrame | None = None) -> tuple[EventStudyResult, BanDesign]:
+    """Event study of a registry event on a basket, clustered by destination.
+
+    Returns the result and the design (panel and description). See :func:`ban_design`.
+    """
+    design = ban_design(event_id, basket, controls, outcome, window, flows)
+    return estimate_design(design, method, window, anticipation), design
+
+
+# Candidate transit or substitute destinations for rerouting tests: China's South-East
+# Asian neighbours, Korea and Mexico. A default to start from, not a finding; pass your own.
+THIRD_COUNTRIES = ("VNM", "THA", "MYS", "KOR", "MEX")
+_MIN_SHARE_OBSERVED = 0.5  # series observed in fewer window periods than this are dropped
+
+
+def _monthly_basket_panel(monthly: pd.DataFrame, basket: str) -> tuple[pd.DataFrame, str]:
+    """The basket's HS6 lines in the monthly table (more destinations), else its group."""
+    codes = set(basket_reference.basket_codes(basket))
+    hs6 = monthly[(monthly["product_level"] == "hs6") & monthly["product"].isin(codes)]
+    if not hs6.empty:
+        present = sorted(hs6["product"].unique())
+        mixed = [line.hs6 for line in basket_reference.BASKETS.get(basket, ())
+                 if line.mixed_scope and line.hs6 in present]
+        label = f"HS6 line(s) {', '.join(present)}"
+        if mixed:
+            label += f" (mixed scope, with uncontrolled goods: {', '.join(mixed)})"
+        return hs6, label
+    group = basket_reference.BASKET_GROUP.get(basket)
+    if group is None:
+        raise ParameterError(f"basket {basket!r} has no HS6 line and no product group in the "
+                             f"monthly data; baskets with a group: "
+                             f"{sorted(basket_reference.BASKET_GROUP)}")
+    return (monthly[(monthly["product_level"] == "group") & (monthly["product"] == group)],
+            f"product group {group}")
+
+
+def _drop_sparse(panel: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
+                 notes: list[str]) -> pd.DataFrame:
+    inside = panel[(panel["period"] >= start) & (panel["period"] <= end)]
+    n_periods = max(inside["period"].nunique(), 1)
+    share = inside.groupby("unit")["period"].nunique() / n_periods
+    sparse = share[share < _MIN_SHARE_OBSERVED].index
+    if len(sparse):
+        notes.append(f"{len(sparse)} destination-product series reported in fewer than "
+                     f"{_MIN_SHARE_OBSERVED:.0%} of the window's months dropped "
+                     f"({', '.join(sorted(sparse)[:8])}{', ...' if len(sparse) > 8 else ''}).")
+    return panel[~panel["unit"].isin(sparse)]
+
+
+def diversion_design(event_id: str, basket: str,
+                     third_countries: tuple[str, ...] | list[str] = THIRD_COUNTRIES,
+                     controls: list[str] | str = "auto", outcome: str = "value_usd",
+                     window: tuple[int, int] = (-24, 12),
+                     flows: pd.DataFrame | None = None) -> BanDesign:
+    """Rerouting test: China's exports of a basket to third countries vs other destinations.
+
+    Treated units are the ``third_countries`` (x HS6 line); controls are the other
+    destinations, leaving out the measure's own targets (hit directly). A rise of flows to
+    the third countries relative to the others after the measure is what rerouting (or
+    substitution of demand towards them) would produce; it is not proof of either.
+
+    Parameters
+    ----------
+    event_id, basket : registry event and basket, e.g. ``"B2"`` and ``"graphite"``.
+    third_countries : ISO3 codes of candidate transit or substitute destinations.
+    controls : control destinations (ISO3) or ``"auto"`` (all others in the data).
+    outcome : ``"value_usd"`` or ``"quantity"``.
+    window : event-time window in months (monthly data).
+    flows : tidy trade table to use instead of the bundled one.
+
+    Monthly events use the basket's HS6 lines of the monthly table (about 35 destinations)
+    or, for baskets without an HS6 line there, its product group (8 destinations); events
+    before 2017 use the annual WITS lines. Destination-product series reported in fewer
+    than half the window's periods are dropped.
+    """
+    if outcome not in ("value_usd", "quantity"):
+        raise ParameterError(f"outcome={outcome!r} is not one of ['value_usd', 'quantity']")
+    third = sorted({c.upper() for c in third_countries})
+    if not third:
+        raise ParameterError("third_countries is empty")
+    event = get_event(event_id)
+    date = event_date(event)
+    targets = [t for t in _targets(event) if t != "ALL"]
+    overlap = sorted(set(third) & set(targets))
+    if overlap:
+        raise ParameterError(f"third countries {overlap} are targets of event {event_id}; a "
+                             "rerouting test needs destinations the measure does not hit")
+    notes: list[str] = []
+    if date < MONTHLY_START:
+        annual = flows if flows is not None else datasets.load("china_exports_annual")
+        annual = annual[(annual["freq"] == "A") & (annual["partner_iso3"] != "WLD")]
+        codes = sorted(set(basket_reference.basket_codes(basket)) & set(annual["product"]))
+        if not codes:
+            raise ParameterError(f"basket {basket!r} has no HS6 line in the annual data "
+                                 f"({sorted(set(annual['product']))})")
+        panel = annual[annual["product"].isin(codes)].copy()
+        freq, event_period, source = "A", pd.Timestamp(year=date.year, month=1, day=1), \
+            f"annual WITS HS6 line(s) {', '.join(codes)}"
+        start, end = panel["period"].min(), panel["period"].max()
+        if start.year >= date.year:  # the event year is the first year: use it as reference
+            event_period = pd.Timestamp(year=date.year + 1, month=1, day=1)
+            message = (f"the annual data start in {start.year}, the year of the measure: "
+                       f"{start.year} is the reference year and partly treated")
+            warnings.warn(message, IdentificationWarning, stacklevel=2)
+            notes.append(message[0].upper() + message[1:] + ".")
+        if outcome == "value_usd":
+            notes.append("Annual values are inflated by the 2011 price spike; consider "
+                         "outcome='quantity'.")
+    else:
+        monthly = flows if flows is not None else datasets.load("china_exports_monthly")
+        monthly = monthly[(monthly["freq"] == "M") & (monthly["partner_iso3"] != "WLD")]
+        if date > monthly["period"].max():
+            raise ParameterError(f"event {event_id} ({date:%Y-%m}) is after the last month of "
+                                 f"the trade data ({monthly['period'].max():%Y-%m})")
+        panel, source = _monthly_basket_panel(monthly, basket)
+        panel = panel.copy()
+        freq, event_period = "M", date
+        start = date + pd.DateOffset(months=window[0])
+        end = date + pd.DateOffset(months=window[1])
+    panel = panel[~panel["partner_iso3"].isin(targets)]
+    present = sorted(set(third) & set(panel["partner_iso3"]))
+    if not present:
+        raise ParameterError(f"none of the third countries {third} is a destination of "
+                             f"{basket!r} in the data ({source}): "
+                             f"{sorted(set(panel['partner_iso3']))}")
+    missing = sorted(set(third) - set(present))
+    if missing:
+        notes.append(f"Third countries not in the data: {', '.join(missing)}.")
+    if controls != "auto":
+        panel = panel[panel["partner_iso3"].isin([*present, *controls])]
+    panel["unit"] = panel["partner_iso3"] + ":" + panel["product"].astype(str)
+    panel["treated"] = panel["partner_iso3"].isin(present)
+    panel = _drop_sparse(panel, start, end, notes)
+    control_list = sorted(set(panel["partner_iso3"]) - set(present))
+    if not control_list or not panel["treated"].any():
+        raise ParameterError(f"the diversion design for {event_id}/{basket} needs both third "
+                             "countries and control destinations with data")
+    notes.insert(0, f"Diversion test ({source}): China's exports to {', '.join(present)} "
+                    f"against {len(control_list)} other destinations"
+                 + (f", leaving out the measure's targets {', '.join(targets)}" if targets
+                    else "") + ". A relative rise after the measure is consistent with "
+                 "rerouting through (or demand shifting to) the third countries.")
+    return BanDesign(panel=panel, design="diversion", freq=freq, event=event_period,
+                     treated_label=", ".join(present), controls=control_list,
+                     outcome=outcome, notes=notes)
+
+
+def diversion_event_study(event_id: str, basket: str,
+                          third_countries: tuple[str, ...] | list[str] = THIRD_COUNTRIES,
+                          controls: list[str] | str = "auto", outcome: str = "value_usd",
+                          window: tuple[int, int] = (-24, 12), anticipation: int = 0,
+                          method: Method = "ppml", flows: pd.DataFrame | None = None
+                          ) -> tuple[EventStudyResult, BanDesign]:
+    """Event study of :func:`diversion_design` (third countries vs other destinations)."""
+    design = diversion_design(event_id, basket, third_countries, controls, outcome, window,
+                              flows)
+    return estimate_design(design, method, window, anticipation), design
+
+
+def unit_value_design(event_id: str, basket: str, controls: list[str] | str = "auto",
+                      window: tuple[int, int] = (-24, 12),
+                      flows: pd.DataFrame | None = None) -> BanDesign:
+    """Price effect: the design of :func:`ban_design` with unit values as the outcome.
+
+    The outcome ``unit_value`` is ``value_usd / quantity`` in USD per kg, missing where the
+    quantity is missing or zero (and where the value is zero); estimate it log-linearly
+    (``method="ols_log"``), so coefficients are proportional changes of the treated
+    flows' unit values relative to the controls'. Unit values mix product grades and
+    destinations: a shift of the mix towards dearer grades shows up as a price rise.
+    """
+    design = ban_design(event_id, basket, controls, "value_usd", window, flows)
+    panel = design.panel.copy()
+    value = panel["value_usd"].astype(float)
+    quantity = panel["quantity"].astype(float)
+    defined = (quantity > 0) & (value > 0)
+    panel["unit_value"] = (value / quantity).where(defined)
+    n_undefined = int((~defined).sum())
+    notes = [n for n in design.notes if "quantities in kg" not in n]
+    notes.append("Outcome: unit value, USD per kg (value / quantity)"
+                 + (f"; {n_undefined} rows without a positive quantity and value have no unit "
+                    "value" if n_undefined else "") + ".")
+    return BanDesign(panel=panel, design=f"{design.design} (unit values)", freq=design.freq,
+                     event=design.event, treated_label=design.treated_label,
+                     controls=design.controls, outcome="unit_value", notes=notes)
+
+
+def unit_value_event_study(event_id: str, basket: str, controls: list[str] | str = "auto",
+                           window: tuple[int, int] = (-24, 12), anticipation: int = 0,
+                           method: Method = "ols_log", flows: pd.DataFrame | None = None
+                           ) -> tuple[EventStudyResult, BanDesign]:
+    """Log-linear event study of :func:`unit_value_design` (the price effect)."""
+    design = unit_value_design(event_id, basket, controls, window, flows)
+    return estimate_design(design, method, window, anticipation), design
 
 
 def design_series(design: BanDesign) -> pd.DataFrame:

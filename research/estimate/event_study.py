@@ -84,6 +84,84 @@ def _percent(estimate: float, low: float, high: float) -> tuple[float, float, fl
     return tuple(100 * np.expm1(v) for v in (estimate, low, high))  # type: ignore[return-value]
 
 
+@dataclass
+class EventStudyMatrix:
+    """The estimation sample and regressor matrix of an event study.
+
+    ``design`` holds a constant, one dummy per estimated event time (``event_time[k]``,
+    treated units only), and unit and period dummies (first level dropped). ``y`` is the
+    outcome in levels (``ols_log`` takes logs); ``groups`` are cluster codes 0..G-1.
+    """
+
+    data: pd.DataFrame
+    y: np.ndarray
+    design: pd.DataFrame
+    terms: list[int]
+    reference: int
+    groups: np.ndarray
+    n_clusters: int
+    n_treated_clusters: int
+
+    @property
+    def names(self) -> list[str]:
+        return [f"event_time[{k}]" for k in self.terms]
+
+
+def event_study_matrix(panel: pd.DataFrame, *, outcome: str, unit: str, time: str,
+                       treated: str, event: pd.Timestamp | str, freq: Literal["M", "A"] = "M",
+                       window: tuple[int, int] = (-12, 12), anticipation: int = 0,
+                       cluster: str | None = None, method: Method = "ppml") -> EventStudyMatrix:
+    """Sample and design matrix of :func:`event_study` (same arguments), for other
+    inference (e.g. the wild cluster bootstrap in :mod:`research.estimate.inference`)."""
+    _check_choice("method", method, METHODS)
+    _check_choice("freq", freq, ("M", "A"))
+    for column in (outcome, unit, time, treated):
+        if column not in panel.columns:
+            raise ParameterError(f"column {column!r} not in the panel; columns: "
+                                 f"{list(panel.columns)}")
+    cluster = cluster or unit
+    low, high = window
+    reference = -(anticipation + 1)
+    if not low <= reference < 0 <= high:
+        raise ParameterError(f"window={window} must contain the reference period {reference} "
+                             "and event time 0")
+    event = pd.Timestamp(event)
+    data = panel[list(dict.fromkeys([outcome, unit, time, treated, cluster]))].copy()
+    data = data.dropna(subset=[outcome])
+    if (data[outcome] < 0).any():
+        raise EstimationError(f"outcome {outcome!r} has negative values")
+    data["event_time"] = event_periods(data[time], event, freq)
+    data = data[data["event_time"].between(low, high)]
+    if not data[treated].any() or data[treated].all():
+        raise EstimationError("the sample needs both treated and control units inside the window")
+    if method == "ols_log":
+        zeros = int((data[outcome] <= 0).sum())
+        if zeros:
+            warnings.warn(f"ols_log drops {zeros} zero flows; PPML keeps them",
+                          IdentificationWarning, stacklevel=3)
+        data = data[data[outcome] > 0]
+    data = _drop_separated(data, outcome, unit, time, treated)
+    observed_k = sorted(data.loc[data[treated], "event_time"].unique())
+    if reference not in observed_k:
+        raise EstimationError(f"no treated observation at the reference period {reference}")
+    terms = [k for k in observed_k if k != reference]
+    design = pd.DataFrame(index=data.index)
+    for k in terms:
+        design[f"event_time[{k}]"] = ((data["event_time"] == k) & data[treated]).astype(float)
+    design = pd.concat([
+        design,
+        pd.get_dummies(data[unit].astype(str), prefix="unit", drop_first=True, dtype=float),
+        pd.get_dummies(data[time].astype(str), prefix="time", drop_first=True, dtype=float),
+    ], axis=1)
+    design.insert(0, "const", 1.0)
+    groups = pd.factorize(data[cluster])[0]
+    treated_groups = np.unique(groups[data[treated].to_numpy(dtype=bool)])
+    return EventStudyMatrix(data=data, y=data[outcome].to_numpy(dtype=float), design=design,
+                            terms=terms, reference=reference, groups=groups,
+                            n_clusters=int(groups.max() + 1),
+                            n_treated_clusters=int(len(treated_groups)))
+
+
 def event_study(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, treated: str,
                 event: pd.Timestamp | str, freq: Literal["M", "A"] = "M",
                 window: tuple[int, int] = (-12, 12), anticipation: int = 0,
@@ -111,54 +189,17 @@ def event_study(panel: pd.DataFrame, *, outcome: str, unit: str, time: str, trea
     -------
     EventStudyResult
     """
-    _check_choice("method", method, METHODS)
-    _check_choice("freq", freq, ("M", "A"))
-    for column in (outcome, unit, time, treated):
-        if column not in panel.columns:
-            raise ParameterError(f"column {column!r} not in the panel; columns: "
-                                 f"{list(panel.columns)}")
+    matrix = event_study_matrix(panel, outcome=outcome, unit=unit, time=time, treated=treated,
+                                event=event, freq=freq, window=window,
+                                anticipation=anticipation, cluster=cluster, method=method)
     cluster = cluster or unit
-    low, high = window
-    reference = -(anticipation + 1)
-    if not low <= reference < 0 <= high:
-        raise ParameterError(f"window={window} must contain the reference period {reference} "
-                             "and event time 0")
-    event = pd.Timestamp(event)
-    data = panel[list(dict.fromkeys([outcome, unit, time, treated, cluster]))].copy()
-    data = data.dropna(subset=[outcome])
-    if (data[outcome] < 0).any():
-        raise EstimationError(f"outcome {outcome!r} has negative values")
-    data["event_time"] = event_periods(data[time], event, freq)
-    data = data[data["event_time"].between(low, high)]
-    if not data[treated].any() or data[treated].all():
-        raise EstimationError("the sample needs both treated and control units inside the window")
-    if method == "ols_log":
-        zeros = int((data[outcome] <= 0).sum())
-        if zeros:
-            warnings.warn(f"ols_log drops {zeros} zero flows; PPML keeps them",
-                          IdentificationWarning, stacklevel=2)
-        data = data[data[outcome] > 0]
-    data = _drop_separated(data, outcome, unit, time, treated)
-    observed_k = sorted(data.loc[data[treated], "event_time"].unique())
-    if reference not in observed_k:
-        raise EstimationError(f"no treated observation at the reference period {reference}")
-    terms = [k for k in observed_k if k != reference]
-    design = pd.DataFrame(index=data.index)
-    for k in terms:
-        design[f"event_time[{k}]"] = ((data["event_time"] == k) & data[treated]).astype(float)
-    design = pd.concat([
-        design,
-        pd.get_dummies(data[unit].astype(str), prefix="unit", drop_first=True, dtype=float),
-        pd.get_dummies(data[time].astype(str), prefix="time", drop_first=True, dtype=float),
-    ], axis=1)
-    design.insert(0, "const", 1.0)
-    groups = pd.factorize(data[cluster])[0]
-    n_clusters = int(groups.max() + 1)
+    reference, terms, design = matrix.reference, matrix.terms, matrix.design
+    groups, n_clusters = matrix.groups, matrix.n_clusters
     if n_clusters < FEW_CLUSTERS:
         warnings.warn(f"{n_clusters} clusters in {cluster!r}: cluster-robust standard errors "
                       "are unreliable with fewer than about 30; see the permutation and "
                       "wild-bootstrap inference", FewClustersWarning, stacklevel=2)
-    y = data[outcome].to_numpy(dtype=float)
+    y = matrix.y
     if method == "ppml":
         scale = y.mean() if y.mean() > 0 else 1.0  # rescaling leaves slopes unchanged
         model = sm.GLM(y / scale, design, family=sm.families.Poisson())

@@ -336,6 +336,10 @@ def interrupted_time_series(series: pd.Series, intervention: pd.Timestamp | str,
     if log:
         notes.append("Intervention terms are in log points: 100 * (exp(b) - 1) is the % "
                      "change.")
+    if trend == "n" and order[1] == 0 and seasonal_order[1] == 0:
+        notes.append("No differencing and trend 'n': the noise mean is fixed at the "
+                     "pre-period mean, whose sampling error the intervals leave out (too "
+                     "narrow); use trend='c' to estimate it.")
     headline = {"term": "post_shortfall",
                 "label": f"post-period shortfall (actual - counterfactual), {unit}",
                 "estimate": estimate, "conf_low": conf_low, "conf_high": conf_high,

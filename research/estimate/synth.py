@@ -17,7 +17,8 @@ Gap: ``treated - synthetic``. Effect: the average post gap in percent of the
 synthetic, ``100 * sum_{t >= T} gap_t / sum_{t >= T} synthetic_t``.
 
 Inference (ADH 2010, section 2.4): rerun the method with each donor as the treated
-unit (its donors are the other donors); compare the ratio of post- to pre-period
+unit (its donors are the other donors, or with ``placebo_pool="all"`` every other unit,
+the treated one included); compare the ratio of post- to pre-period
 root mean squared prediction error (RMSPE); the permutation p-value is the rank of
 the treated ratio among all ``J + 1`` ratios divided by ``J + 1`` (ties counted
 against the treated unit), so its smallest value is ``1 / (J + 1)``. The tidy table
@@ -42,6 +43,8 @@ from research.estimate.result import TIDY_COLUMNS, Result
 
 Normalize = Literal["pre_mean", "none"]
 NORMALIZE = ("pre_mean", "none")
+PlaceboPool = Literal["donors", "all"]
+PLACEBO_POOLS = ("donors", "all")
 
 
 @dataclass
@@ -183,7 +186,8 @@ def synthetic_control(panel: pd.DataFrame, unit: str, time: str, outcome: str,
                       treated_unit: str, intervention: pd.Timestamp | str | int,
                       donors: Sequence[str] | None = None,
                       normalize: Normalize = "pre_mean",
-                      placebo: bool = True) -> SynthResult:
+                      placebo: bool = True,
+                      placebo_pool: PlaceboPool = "donors") -> SynthResult:
     """Synthetic control for ``treated_unit`` with placebo-in-space inference.
 
     Parameters
@@ -196,6 +200,12 @@ def synthetic_control(panel: pd.DataFrame, unit: str, time: str, outcome: str,
         Donors with a missing outcome in any period are dropped with a warning.
     normalize : ``"pre_mean"`` (divide each unit by its pre-period mean) or ``"none"``.
     placebo : run the placebo-in-space permutation (one synthetic control per donor).
+    placebo_pool : donors of each placebo run: ``"donors"`` (the other donors, the treated
+        unit left out, as in ADH 2010) or ``"all"`` (every other unit, the treated one
+        included). ``"all"`` treats all units symmetrically, so under no effect and
+        exchangeable units the p-value is exactly uniform (Firpo and Possebom 2018); with an
+        effect the treated unit's path can enter placebo fits, which makes the test
+        conservative.
 
     Returns
     -------
@@ -204,6 +214,9 @@ def synthetic_control(panel: pd.DataFrame, unit: str, time: str, outcome: str,
     """
     if normalize not in NORMALIZE:
         raise ParameterError(f"normalize={normalize!r} is not one of {list(NORMALIZE)}")
+    if placebo_pool not in PLACEBO_POOLS:
+        raise ParameterError(f"placebo_pool={placebo_pool!r} is not one of "
+                             f"{list(PLACEBO_POOLS)}")
     for column in (unit, time, outcome):
         if column not in panel.columns:
             raise ParameterError(f"column {column!r} not in the panel; columns: "
@@ -252,6 +265,8 @@ def synthetic_control(panel: pd.DataFrame, unit: str, time: str, outcome: str,
     if placebo:
         for donor in donors:
             others = [d for d in donors if d != donor]
+            if placebo_pool == "all":
+                others = [treated_unit, *others]
             run = _one_unit(wide, donor, others, pre)
             gaps[donor] = run["gap"]
             records.append({"unit": donor, "treated": False,

@@ -115,7 +115,7 @@ def check_values(notebook: Path, parameters: dict, data_dir: Path | None = None)
     Event ids (``event_id``, ``episode``) must be in the event registry (user events
     included), ``basket``/``baskets`` named baskets or monthly product groups,
     country parameters ISO3 codes, ``outcome``/``method`` one of their choices, and
-    months (``start``, ``end``) and years (``start_year``, ``end_year``) in order and
+    months (``start``, ``end``; ``"latest"`` is the data's last month) and years (``start_year``, ``end_year``) in order and
     inside the data of ``data_dir`` (monthly trade table; SIPRI extract).
     """
     from research.reference.baskets import basket_names
@@ -164,6 +164,8 @@ def _check_range(where: str, parameters: dict, names: tuple[str, str], data_dir:
     if not given:
         return
     monthly = column == "period"
+    if monthly:  # "latest" (the last month of the data) is always inside the data
+        given = {n: v for n, v in given.items() if v != "latest"}
     values = {n: (_month(n, v, where) if monthly else v) for n, v in given.items()}
     first, last = names
     if first in values and last in values and values[first] > values[last]:
