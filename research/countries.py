@@ -5,6 +5,10 @@ Comtrade, WITS, SIPRI, the World Bank, FRED and Natural Earth. Special cases:
 "Other Asia, nes" is Taiwan in UN Comtrade and WITS; "World" is ``WLD``;
 Natural Earth's ``-99`` is a missing marker, not a code. Unknown names are
 reported in an :class:`~research.errors.UnknownCountryError`, never dropped.
+
+UN Comtrade (and CEPII BACI, which reuses its codes) identifies areas by M49-based
+numbers that equal ISO 3166-1 numeric except for the few in :data:`COMTRADE_CODES`;
+:func:`to_comtrade_code` and :func:`from_comtrade_code` convert both ways.
 """
 
 from __future__ import annotations
@@ -134,6 +138,66 @@ ALIASES: dict[str, str] = {
     "eu": "EUN",
     "rom": "ROU",  # old ISO code used in the Yotov et al. (2016) gravity panel
     "zaire": "COD",
+    # UN Comtrade area names (partnerAreas.json, see COMTRADE_CODES) not in ISO 3166
+    # under these spellings; "Isds" is Comtrade's abbreviation of "Islands".
+    "bolivia (plurinational state of)": "BOL",
+    "bonaire": "BES",  # Comtrade 535 = ISO 535 "Bonaire, Sint Eustatius and Saba"
+    "bosnia herzegovina": "BIH",
+    "br. indian ocean terr.": "IOT",
+    "br. virgin isds": "VGB",
+    "cayman isds": "CYM",
+    "christmas isds": "CXR",
+    "cocos isds": "CCK",
+    "cook isds": "COK",
+    "dem. rep. of the congo": "COD",
+    "faeroe isds": "FRO",
+    "falkland isds (malvinas)": "FLK",
+    "fmr sudan": "SDN",  # Sudan before the 2011 split, as "fm sudan" below
+    "fr. south antarctic terr.": "ATF",
+    "fs micronesia": "FSM",
+    "lao people's dem. rep.": "LAO",
+    "marshall isds": "MHL",
+    "n. mariana isds": "MNP",
+    "neth. antilles": "ANT",
+    "norfolk isds": "NFK",
+    "rep. of moldova": "MDA",
+    "saint helena": "SHN",
+    "saint maarten": "SXM",
+    "serbia and montenegro": "SRB",  # as WITS' "Serbia, FR(Serbia/Montenegro)" below
+    "solomon isds": "SLB",
+    "state of palestine": "PSE",
+    "tfyr of macedonia": "MKD",
+    "turks and caicos isds": "TCA",
+    "united rep. of tanzania": "TZA",
+    "us virgin isds": "VIR",
+    "wallis and futuna isds": "WLF",
+    # ISO-like codes in Comtrade's own ISO fields and in BACI's country_codes file
+    "w00": "WLD",  # Comtrade partner2ISO of "World"
+    "s19": "TWN",  # BACI country_iso3 of 490 "Other Asia, nes"
+    # World Bank, OWID and KOSIS spellings found in raw/defense and raw/trade
+    "st. martin (french part)": "MAF",
+    "virgin islands (u.s.)": "VIR",
+    "china, peoples' republic of": "CHN",  # KOSIS (korea-china-trade-data.csv)
+    "democratic republic of congo": "COD",  # OWID
+    "european union (sipri)": "EUN",  # OWID's SIPRI EU total
+    "owid_kos": "XKX",
+    # Natural Earth names (NAME, ADMIN) and ADM0_A3 codes that are not ISO 3166.
+    # De-facto states without an ISO code map to the ISO country that contains them.
+    "bosnia and herz.": "BIH",
+    "dem. rep. congo": "COD",
+    "falkland islands": "FLK",
+    "french southern and antarctic lands": "ATF",
+    "northern cyprus": "CYP",
+    "the bahamas": "BHS",
+    "the gambia": "GMB",  # NAME_LONG
+    "dem. rep. korea": "PRK",  # NAME_LONG
+    "falkland islands / malvinas": "FLK",  # NAME_LONG
+    "kos": "XKX",
+    "cyn": "CYP",
+    "sol": "SOM",
+    "psx": "PSE",
+    "sah": "ESH",
+    "sds": "SSD",
     # WITS partner spellings
     "ethiopia(excludes eritrea)": "ETH",
     "fm sudan": "SDN",  # Sudan before the 2011 split
@@ -142,6 +206,61 @@ ALIASES: dict[str, str] = {
     "turks and caicos isl.": "TCA",
 }
 
+# UN Comtrade area codes that differ from ISO 3166-1 numeric. Source of every code
+# and name below except 97: UN Comtrade's reference file ``partnerAreas.json`` (the
+# legacy API's partner list; copy read in github.com/sashakrasnov/uncomtrade,
+# commit 084154f2479cbcb98a26f0963c22daddb16074d0), which lists id 251 "France",
+# 381 "Italy", 490 "Other Asia, nes", 579 "Norway", 699 "India" (356 there is
+# "India, excl. Sikkim"), 757 "Switzerland", 842 "USA" (841 is "USA (before 1981)")
+# and 0 "World". The ISO codes of these countries are 250, 380, 578, 356, 756 and 840
+# (ISO 3166-1, via pycountry); 490 is Taiwan (ISO 158) in practice, as the UN does not
+# list Taiwan. 97 is the "European Union" group of the current Comtrade API
+# (reference file Reporters.json, isGroup = true); it is not in the legacy file and is
+# mapped to WITS' code EUN, the one used here. The ISO numbers are accepted as well
+# (BACI releases have used both 840 and 842 for the USA).
+COMTRADE_CODES: dict[int, str] = {
+    0: "WLD",
+    97: "EUN",
+    251: "FRA",
+    381: "ITA",
+    490: "TWN",
+    579: "NOR",
+    699: "IND",
+    757: "CHE",
+    842: "USA",
+}
+_TO_COMTRADE = {iso3: code for code, iso3 in COMTRADE_CODES.items()} | {"ANT": 530}
+
+# Names and codes of groups and residual areas that are not countries: they are never
+# mapped to ISO3 (so normalize() reports them), and is_aggregate() lets a loader drop
+# them on purpose. World Bank aggregate codes (regions, income and lending groups;
+# plus CHI "Channel Islands", JEY + GGY together, and INX "Not classified") as found in
+# the World Bank CSVs in raw/defense; UN Comtrade residual areas from partnerAreas.json;
+# WITS' "Unspecified" partner; FRED's "Euro" (euro-area rate).
+AGGREGATES = frozenset({
+    "afe", "afw", "arb", "ceb", "chi", "css", "eap", "ear", "eas", "eca", "ecs", "emu",
+    "euu", "fcs", "hic", "hpc", "ibd", "ibt", "ida", "idb", "idx", "inx", "lac", "lcn",
+    "ldc", "lic", "lmc", "lmy", "lte", "mea", "mic", "mna", "nac", "oed", "oss", "pre",
+    "pss", "pst", "sas", "ssa", "ssf", "sst", "tea", "tec", "tla", "tmn", "tsa", "tss",
+    "umc",
+    "areas, nes", "other europe, nes", "other africa, nes", "oceania, nes",
+    "rest of america, nes", "north america and central america, nes", "western asia, nes",
+    "northern africa, nes", "caribbean, nes", "eastern europe, nes", "europe efta, nes",
+    "europe eu, nes", "africa cameu region, nes", "cacm, nes", "laia, nes", "bunkers",
+    "free zones", "special categories", "so. african customs union",
+    "unspecified", "euro", "euro area",
+})
+
+
+def is_aggregate(value: str | int) -> bool:
+    """True for a group or residual area that is not a country (see :data:`AGGREGATES`).
+
+    Comtrade numeric codes of such areas (e.g. 899 "Areas, nes") are not covered: use
+    :func:`from_comtrade_code`, which rejects them.
+    """
+    return _fold(str(value)) in AGGREGATES
+
+
 # Codes that are not ISO 3166 countries but are used as partners.
 EXTRA_CODES = {"WLD": "World", "EUN": "European Union", "XKX": "Kosovo",
                "ANT": "Netherlands Antilles"}
@@ -149,6 +268,7 @@ EXTRA_CODES = {"WLD": "World", "EUN": "European Union", "XKX": "Kosovo",
 
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", str(text)).strip().lower()
+    text = text.replace("\u2019", "'").replace("\u2018", "'")  # curly apostrophes (World Bank)
     return " ".join(text.split())
 
 
@@ -164,12 +284,7 @@ def _lookup(text: str) -> str | None:
         if upper in EXTRA_CODES or pycountry.countries.get(alpha_3=upper):
             return upper
     if folded.isdigit():
-        if int(folded) == 490:  # UN Comtrade "Other Asia, nes"
-            return "TWN"
-        if int(folded) == 0:
-            return "WLD"
-        country = pycountry.countries.get(numeric=f"{int(folded):03d}")
-        return country.alpha_3 if country else None
+        return _from_number(int(folded))
     try:
         return pycountry.countries.lookup(str(text).strip()).alpha_3
     except LookupError:
@@ -179,6 +294,56 @@ def _lookup(text: str) -> str | None:
         if folded in {_fold(n) for n in names if n}:
             return country.alpha_3
     return None
+
+
+def _from_number(code: int) -> str | None:
+    if code in COMTRADE_CODES:
+        return COMTRADE_CODES[code]
+    country = pycountry.countries.get(numeric=f"{code:03d}")
+    if country is not None:
+        return country.alpha_3
+    if code == 530:  # Netherlands Antilles (ISO 3166-3, dissolved 2010), still in old data
+        return "ANT"
+    return None
+
+
+def from_comtrade_code(code: int | str) -> str:
+    """ISO3 code of a UN Comtrade / BACI numeric area code.
+
+    ``842`` -> ``"USA"``, ``490`` ("Other Asia, nes") -> ``"TWN"``, ``0`` -> ``"WLD"``;
+    plain ISO 3166-1 numeric codes (``840``, ``"076"``) are accepted too.
+
+    Raises
+    ------
+    UnknownCountryError
+        The code is not a number, or names no single country (e.g. 899 "Areas, nes").
+    """
+    text = str(code).strip()
+    if text.endswith(".0"):  # a code read as float from a CSV with missing values
+        text = text[:-2]
+    iso3 = _from_number(int(text)) if text.isdigit() else None
+    if iso3 is None:
+        raise UnknownCountryError("UN Comtrade area codes", "unknown area code; see "
+                                  "research.countries.COMTRADE_CODES", field="code", value=code)
+    return iso3
+
+
+def to_comtrade_code(iso3: str) -> int:
+    """UN Comtrade numeric area code of an ISO3 code (``"USA"`` -> 842, ``"TWN"`` -> 490).
+
+    Raises
+    ------
+    UnknownCountryError
+        ``iso3`` is not an ISO 3166-1 alpha-3 code nor one of ``WLD``, ``EUN``.
+    """
+    key = str(iso3).strip().upper()
+    if key in _TO_COMTRADE:
+        return _TO_COMTRADE[key]
+    country = pycountry.countries.get(alpha_3=key) if len(key) == 3 else None
+    if country is None:
+        raise UnknownCountryError("ISO 3166-1 alpha-3 codes", "no UN Comtrade code for this "
+                                  "value", field="iso3", value=iso3)
+    return int(country.numeric)
 
 
 def to_iso3(value: str | int) -> str | None:

@@ -309,6 +309,8 @@ def write_updated_data(tables: Mapping[str, pd.DataFrame], out_dir: Path | None 
     data_dir : the bundled data (default ``config.data_dir()``).
     notes : added to the folder's ``UPDATED.json`` manifest.
 
+    Notes
+    -----
     The folder is built beside ``out_dir`` and swapped in whole, so a reader never
     sees a half-written folder. ``RESEARCH_DATA_DIR=<out_dir>`` runs every notebook.
     """

@@ -289,6 +289,8 @@ def diversion_design(event_id: str, basket: str,
     window : event-time window in months (monthly data).
     flows : tidy trade table to use instead of the bundled one.
 
+    Notes
+    -----
     Monthly events use the basket's HS6 lines of the monthly table (about 35 destinations)
     or, for baskets without an HS6 line there, its product group (8 destinations); events
     before 2017 use the annual WITS lines. Destination-product series reported in fewer
