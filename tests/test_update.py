@@ -157,3 +157,18 @@ def test_update_offline_from_recorded_responses(grid: Path, tmp_path: Path, fixt
     assert again.exit_code == 0, again.output
     assert not any(run["rerun"] for run in
                    json.loads((reports / "update.json").read_text(encoding="utf-8"))["runs"])
+
+
+def test_ci_workflow_example_runs_the_update() -> None:
+    """The workflow the README points to is valid YAML and calls the README's commands."""
+    import yaml
+
+    path = config.REPO_ROOT / "examples" / "ci" / "update-reports.yml"
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    steps = workflow["jobs"]["update"]["steps"]
+    commands = [step.get("run") for step in steps if "run" in step]
+    assert commands == ["make test", "make report", ".venv/bin/research update"]
+    # YAML reads the key `on` as True; the schedule is monthly
+    assert workflow[True]["schedule"] == [{"cron": "0 6 1 * *"}]
+    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "examples/ci/update-reports.yml" in readme and "research update" in readme
