@@ -37,8 +37,10 @@ file, field, value and, where DuckDB reports it, the line.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Iterable, Sequence
@@ -312,6 +314,9 @@ MESSAGES = {
 def _connect(memory_limit: str = "1GB", threads: int | None = None
              ) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
+    # spill to the system temp folder, not DuckDB's default ``.tmp`` in the working directory
+    spill = Path(tempfile.gettempdir()) / f"research-duckdb-{os.getpid()}"
+    con.execute(f"SET temp_directory = '{spill.as_posix()}'")
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")  # lets COPY stream
     if threads:
