@@ -109,7 +109,8 @@ def data_pull(
     reporter: str = typer.Option(None, help="reporter ISO3 (default: the bundled table's)"),
     partner: list[str] = typer.Option(None, help="partner ISO3, repeatable (WLD: world)"),
     hs: list[str] = typer.Option(None, help="HS6 code, repeatable (default: bundled lines)"),
-    basket: str = typer.Option(None, help="pull the HS6 lines of this basket instead"),
+    basket: list[str] = typer.Option(None, help="pull the HS6 lines of this basket, "
+                                                 "repeatable; adds lines the bundled table lacks"),
     start: str = typer.Option(None, help="first period YYYY-MM (default: 12 months back)"),
     end: str = typer.Option(None, help="last period YYYY-MM (default: this month)"),
     freq: str = typer.Option("M", help="M (monthly table) or A (annual table)"),
@@ -124,12 +125,18 @@ def data_pull(
     from research.refresh import update_comtrade
 
     try:
+        codes = set(hs or [])
+        if basket:
+            from research.reference.baskets import basket_codes
+
+            codes |= {code for name in basket for code in basket_codes(name)}
         with _progress() as progress, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ResearchWarning)
             task = progress.add_task("Comtrade API calls", total=None)
             result = update_comtrade(
-                reporter, partner or None, hs or None, basket=basket, start=start, end=end,
+                reporter, partner or None, sorted(codes) or None, start=start, end=end,
                 freq=freq, offline=True if offline else None, refresh=refresh, out_dir=out,
+                new_series=bool(basket),
                 progress=lambda done, total: progress.update(task, completed=done, total=total))
     except ResearchError as error:
         _fail(error)

@@ -393,12 +393,13 @@ def update_comtrade(reporter: str | None = None, partners: Sequence[str] | None 
                     offline: bool | None = None, refresh: bool = False,
                     cache_dir: Path | None = None, out_dir: Path | None = None,
                     data_dir: Path | None = None, tolerance: float = REVISION_TOLERANCE,
-                    write: bool = True,
+                    new_series: bool = False, write: bool = True,
                     progress: Callable[[int, int], None] | None = None) -> UpdateResult:
     """Pull, merge and (``write=True``) write the updated data folder.
 
-    Parameters are those of :func:`pull_comtrade_monthly`, :func:`merge_monthly` and
-    :func:`write_updated_data`. Nothing is written when the pull is empty.
+    Parameters are those of :func:`pull_comtrade_monthly`, :func:`merge_monthly`
+    (``tolerance``, ``new_series``: also add lines the bundled table lacks, e.g. a
+    basket's HS6 lines asked for by name) and :func:`write_updated_data`. Nothing is written when the pull is empty.
     """
     freq = freq.upper()
     if freq not in DATASET_BY_FREQ:
@@ -413,7 +414,8 @@ def update_comtrade(reporter: str | None = None, partners: Sequence[str] | None 
                                   freq=freq, bundled=bundled, api_key=api_key,
                                   options=options, offline=offline, refresh=refresh,
                                   cache_dir=cache_dir, progress=progress)
-    merged, revisions = merge_monthly(bundled, fresh, tolerance=tolerance)
+    merged, revisions = merge_monthly(bundled, fresh, tolerance=tolerance,
+                                      new_series=new_series)
     added = sorted(set(merged["period"]) - set(bundled["period"]))
     added_text = [_period_text(p, freq) for p in added]
     written = None

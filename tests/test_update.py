@@ -172,3 +172,57 @@ def test_ci_workflow_example_runs_the_update() -> None:
     assert workflow[True]["schedule"] == [{"cron": "0 6 1 * *"}]
     readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert "examples/ci/update-reports.yml" in readme and "research update" in readme
+
+
+# The documented pull of issue 3 (README "The bundled data"): China -> JPN, KOR, USA, DEU,
+# VNM (and the world total, which the overview notebook's shares need), the rare-earth,
+# magnet and graphite baskets, 2025-2026.
+PULL = ["data", "pull", "--partner", "JPN", "--partner", "KOR", "--partner", "USA",
+        "--partner", "DEU", "--partner", "VNM", "--partner", "WLD", "--basket", "rare_earths",
+        "--basket", "magnets", "--basket", "graphite", "--start", "2025-01", "--end", "2026-12"]
+
+
+@pytest.mark.slow
+def test_documented_pull_offline_feeds_the_notebooks(tmp_path: Path, fixtures_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from research.report.runner import run_one
+
+    transport = FakeComtrade(recorded_template(fixtures_dir))
+    monkeypatch.setattr(http, "default_transport", lambda: transport)
+    monkeypatch.setattr(comtrade_api, "MIN_INTERVAL", 0.0)
+    monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESEARCH_UPDATED_DIR", str(tmp_path / "updated"))
+    monkeypatch.delenv("COMTRADE_API_KEY", raising=False)  # the public preview endpoint
+    monkeypatch.delenv("RESEARCH_OFFLINE", raising=False)
+    runner = CliRunner()
+    recorded = runner.invoke(cli.app, PULL)  # records the answers into the cache
+    assert recorded.exit_code == 0, recorded.output
+    assert all("/public/v1/preview/C/M/HS?" in url for url in transport.urls)
+    # offline, with no network at all: the same documented command, from the cache
+    monkeypatch.setattr(http, "default_transport", lambda: no_network)
+    result = runner.invoke(cli.app, [*PULL, "--offline"])
+    assert result.exit_code == 0, result.output
+    monthly = pd.read_parquet(tmp_path / "updated" / "trade" / "china_exports_monthly.parquet")
+    new = monthly[monthly["period"] >= "2025-01-01"]
+    assert new["period"].nunique() == 24  # 2025-01 .. 2026-12
+    assert set(new["partner_iso3"]) == {"JPN", "KOR", "USA", "DEU", "VNM", "WLD"}
+    assert {"850511", "280530", "284610", "284690", "250410", "380110", "rare_earths",
+            "graphite"} <= set(new["product"])  # magnet line 850511 added as a new series
+    assert not monthly.duplicated(["partner_iso3", "product", "period", "freq"]).any()
+    # a group is the sum of its lines: rare_earths = 280530 + 284690 + 850511 (GROUP_CODES);
+    # FakeComtrade answers value = 1e5 * (1 + code % 97) * (1 + partner code % 7), JPN = 392
+    jpn = new[(new["partner_iso3"] == "JPN") & (new["period"] == "2026-01-01")].set_index(
+        "product")["value_usd"]
+    expected = sum(1e5 * (1 + int(code) % 97) * (1 + 392 % 7)
+                   for code in ("280530", "284690", "850511"))
+    assert jpn["rare_earths"] == pytest.approx(expected)
+    # the same notebooks run on it: the rare-earth overview follows the new months
+    spec = next(s for s in load_grid() if s.name == "trade_overview_rare_earths")
+    spec = replace(spec, parameters={**spec.parameters,
+                                     "destinations": ["JPN", "KOR", "USA", "DEU", "VNM"]})
+    manifest = run_one(spec, reports_dir=tmp_path / "reports", data_dir=tmp_path / "updated")
+    assert manifest["status"] == "succeeded", manifest.get("error")
+    headline = json.loads((tmp_path / "reports" / spec.name / "headline.json").read_text())
+    assert "12 months to 2026-12" in headline["label"]
