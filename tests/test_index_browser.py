@@ -12,9 +12,8 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from helpers import write_notebook
 
 from research.report.pdf import find_chromium, headless_flags
 from research.report.runner import RunSpec, run_all
@@ -36,13 +35,6 @@ def _browser_paths() -> tuple[Path, Path]:
     return chromium, driver
 
 
-def _notebook(path, cells):
-    notebook = new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    notebook.cells = [new_code_cell(c) for c in cells]
-    notebook.cells[0].metadata["tags"] = ["parameters"]
-    nbformat.write(notebook, path)
 
 
 # A small real report: the registry's events per year of announcement, the chosen
@@ -71,8 +63,8 @@ def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     notebooks, reports = root / "notebooks", root / "reports"
     notebooks.mkdir()
-    _notebook(notebooks / "card.ipynb", CARD)
-    _notebook(notebooks / "bad.ipynb", ['event_id = "B1"', "raise ValueError('boom')"])
+    write_notebook(notebooks / "card.ipynb", CARD)
+    write_notebook(notebooks / "bad.ipynb", ['event_id = "B1"', "raise ValueError('boom')"])
     specs = [RunSpec("card_B1", "card.ipynb", {"event_id": "B1", "basket": "gallium"},
                      "Gallium card"),
              RunSpec("card_B2", "card.ipynb", {"event_id": "B2", "basket": "graphite"},

@@ -3,10 +3,9 @@
 import json
 import shutil
 
-import nbformat
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from helpers import write_notebook
 from typer.testing import CliRunner
 
 import research
@@ -29,16 +28,6 @@ from research.report.runner import (
     notebook_content_sha256,
     without_times,
 )
-
-
-def _notebook(path, cells):
-    notebook = new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    notebook.cells = [new_code_cell(c) for c in cells]
-    notebook.cells[0].metadata["tags"] = ["parameters"]
-    nbformat.write(notebook, path)
-
 
 EVENT_CELLS = [
     'event_id = "B2"\nx = 1',
@@ -90,8 +79,8 @@ def project(tmp_path, monkeypatch):
     """Notebooks, a grid and a copy of the bundled data in tmp_path."""
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    _notebook(notebooks / "ev.ipynb", EVENT_CELLS)
-    _notebook(notebooks / "milex.ipynb", MILEX_CELLS)
+    write_notebook(notebooks / "ev.ipynb", EVENT_CELLS)
+    write_notebook(notebooks / "milex.ipynb", MILEX_CELLS)
     data = tmp_path / "data"
     shutil.copytree(config.data_dir(), data)
     monkeypatch.setenv("RESEARCH_NOTEBOOKS_DIR", str(notebooks))
@@ -210,7 +199,7 @@ def test_plan_explains_every_reason(project, monkeypatch):
     assert [d.reasons for d in plan([spec], reports, force=True)] == [("--force",)]
 
     changed = RunSpec("ev", "ev.ipynb", {"event_id": "B2", "x": 2, "y": 1}, "Event v2")
-    _notebook(project / "notebooks/ev.ipynb", [*EVENT_CELLS, "print('more')"])
+    write_notebook(project / "notebooks/ev.ipynb", [*EVENT_CELLS, "print('more')"])
     (project / "data/reference/events.parquet").write_bytes(b"changed")
     (reports / "ev/tables/row.csv").unlink()
     installed = research.__version__

@@ -5,7 +5,7 @@ import os
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from helpers import write_notebook
 from typer.testing import CliRunner
 
 from research import config
@@ -21,16 +21,6 @@ from research.report.runner import (
     notebook_content_sha256,
     run_all,
 )
-
-
-def _notebook(path, cells):
-    notebook = new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    notebook.cells = [new_code_cell(c) for c in cells]
-    notebook.cells[0].metadata["tags"] = ["parameters"]
-    nbformat.write(notebook, path)
-
 
 # Reads the bundled events table (so the run has one recorded input) and records which
 # process started its kernel (the runner's process, a pool worker or a Dask worker).
@@ -50,8 +40,8 @@ def test_success_and_failure_are_both_recorded(tmp_path, monkeypatch):
     notebooks.mkdir()
     monkeypatch.setenv("RESEARCH_NOTEBOOKS_DIR", str(notebooks))
     monkeypatch.delenv("RESEARCH_USER_DIR", raising=False)
-    _notebook(notebooks / "ok.ipynb", EVENTS_CELLS)
-    _notebook(notebooks / "bad.ipynb", ["x = 1", "y = 2", "raise ValueError('boom')"])
+    write_notebook(notebooks / "ok.ipynb", EVENTS_CELLS)
+    write_notebook(notebooks / "bad.ipynb", ["x = 1", "y = 2", "raise ValueError('boom')"])
     reports = tmp_path / "reports"
     specs = [RunSpec("good", "ok.ipynb", {"x": 21, "event_id": "B1"}, "Good"),
              RunSpec("broken", "bad.ipynb", {}, "Broken")]
@@ -98,8 +88,8 @@ def test_dask_cluster_runs_the_grid_and_reports_failures(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     monkeypatch.delenv("RESEARCH_USER_DIR", raising=False)
-    _notebook(notebooks / "ok.ipynb", EVENTS_CELLS)
-    _notebook(notebooks / "bad.ipynb", ["x = 1", "raise ValueError('boom')"])
+    write_notebook(notebooks / "ok.ipynb", EVENTS_CELLS)
+    write_notebook(notebooks / "bad.ipynb", ["x = 1", "raise ValueError('boom')"])
     grid = tmp_path / "grid.toml"
     grid.write_text('[[run]]\nname = "b1"\nnotebook = "ok.ipynb"\n'
                     'parameters = { event_id = "B1", x = 2 }\n'
@@ -142,7 +132,7 @@ def test_scheduler_comes_from_the_option_then_the_environment(monkeypatch):
 
 def test_notebook_hash_ignores_outputs_and_metadata(tmp_path):
     path = tmp_path / "n.ipynb"
-    _notebook(path, ["x = 1", "print(x)"])
+    write_notebook(path, ["x = 1", "print(x)"])
     before = notebook_content_sha256(path)
     notebook = nbformat.read(path, as_version=4)
     notebook.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
