@@ -156,18 +156,24 @@ def ban_design(event_id: str, basket: str, controls: list[str] | str = "auto",
                      notes=notes)
 
 
-def _annual_design(event: pd.Series, basket: str, date: pd.Timestamp, targets: list[str],
-                   controls, flows: pd.DataFrame | None, notes: list[str]) -> BanDesign:
+def _annual_basket_panel(basket: str, flows: pd.DataFrame | None
+                         ) -> tuple[pd.DataFrame, list[str]]:
+    """The annual WITS rows (no world total) of the basket's HS6 lines, and those lines."""
     annual = flows if flows is not None else datasets.load("china_exports_annual")
     annual = annual[(annual["freq"] == "A") & (annual["partner_iso3"] != "WLD")]
     codes = sorted(set(basket_reference.basket_codes(basket)) & set(annual["product"]))
     if not codes:
         raise ParameterError(f"basket {basket!r} has no HS6 line in the annual data "
                              f"({sorted(set(annual['product']))})")
+    return annual[annual["product"].isin(codes)].copy(), codes
+
+
+def _annual_design(event: pd.Series, basket: str, date: pd.Timestamp, targets: list[str],
+                   controls, flows: pd.DataFrame | None, notes: list[str]) -> BanDesign:
     if not targets or targets == ["ALL"]:
         raise ParameterError(f"event {event['event_id']} has no specific target; the annual "
                              "design compares a target destination with the others")
-    panel = annual[annual["product"].isin(codes)].copy()
+    panel, codes = _annual_basket_panel(basket, flows)
     if controls != "auto":
         panel = panel[panel["partner_iso3"].isin([*targets, *controls])]
     panel["unit"] = panel["partner_iso3"] + ":" + panel["product"]
@@ -310,13 +316,7 @@ def diversion_design(event_id: str, basket: str,
                              "rerouting test needs destinations the measure does not hit")
     notes: list[str] = []
     if date < MONTHLY_START:
-        annual = flows if flows is not None else datasets.load("china_exports_annual")
-        annual = annual[(annual["freq"] == "A") & (annual["partner_iso3"] != "WLD")]
-        codes = sorted(set(basket_reference.basket_codes(basket)) & set(annual["product"]))
-        if not codes:
-            raise ParameterError(f"basket {basket!r} has no HS6 line in the annual data "
-                                 f"({sorted(set(annual['product']))})")
-        panel = annual[annual["product"].isin(codes)].copy()
+        panel, codes = _annual_basket_panel(basket, flows)
         freq, event_period, source = "A", pd.Timestamp(year=date.year, month=1, day=1), \
             f"annual WITS HS6 line(s) {', '.join(codes)}"
         start, end = panel["period"].min(), panel["period"].max()
