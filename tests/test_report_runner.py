@@ -191,3 +191,16 @@ def test_a_crashed_run_is_recorded_as_failed_and_the_rest_go_on(tmp_path, monkey
     assert on_disk["error"]["ename"] == "RuntimeError"
     assert "worker died" in on_disk["error"]["traceback"]
     assert sorted(p.name for p in reports.iterdir()) == ["index.html", "lost"]
+
+
+def test_pooled_kernels_share_the_cores(monkeypatch):
+    from research.report.runner import blas_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert blas_threads(2) == {"OPENBLAS_NUM_THREADS": "4", "OMP_NUM_THREADS": "4",
+                               "MKL_NUM_THREADS": "4"}  # 8 cores / 2 kernels
+    assert blas_threads(16)["OMP_NUM_THREADS"] == "1"  # never below one thread
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's setting is kept
+    assert blas_threads(2)["OMP_NUM_THREADS"] == "3"
