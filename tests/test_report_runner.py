@@ -30,7 +30,8 @@ EVENTS_CELLS = [
     "from research.report.outputs import record_headline, save_table\n"
     "events = datasets.load('events')\n"
     "row = save_table(events[events['event_id'] == event_id][['event_id', 'basket']], 'row')\n"
-    "record_headline('x doubled', 2 * x, kernel_parent=os.getppid())",
+    "record_headline('x doubled', 2 * x, kernel_parent=os.getppid(),\n"
+    "                blas_threads=os.environ.get('OPENBLAS_NUM_THREADS'))",
 ]
 
 
@@ -97,6 +98,8 @@ def test_dask_cluster_runs_the_grid_and_reports_failures(tmp_path, monkeypatch):
                     '[[run]]\nname = "b2"\nnotebook = "ok.ipynb"\n'
                     'parameters = { event_id = "B2", x = 3 }\n')
     reports = tmp_path / "reports"
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         worker_pids = set(client.run(os.getpid).values())
@@ -117,6 +120,8 @@ def test_dask_cluster_runs_the_grid_and_reports_failures(tmp_path, monkeypatch):
         assert manifests[name]["headline"]["estimate"] == 2 * x
         # the kernel was started by a Dask worker process, not by this one
         assert manifests[name]["headline"]["kernel_parent"] in worker_pids
+        # two one-thread workers on this host: each kernel gets half of its cores
+        assert manifests[name]["headline"]["blas_threads"] == str(max(1, os.cpu_count() // 2))
         assert list(manifests[name]["inputs"]) == ["$RESEARCH_USER_DIR",
                                                    "reference/events.parquet"]
     assert 'href="b2/b2.html"' in (reports / "index.html").read_text()

@@ -288,12 +288,32 @@ def _run_dask(specs: list[RunSpec], scheduler: str, arguments: tuple,
         raise ReportError(f"cannot connect to the Dask scheduler {scheduler!r} "
                           f"(--scheduler or {SCHEDULER_VARIABLE}): {error}") from error
     with client:
+        arguments = (*arguments[:3], {**arguments[3], **_dask_blas_threads(client)})
         futures = {}
         for spec in specs:
             key = f"report-{spec.name}-{uuid.uuid4().hex[:8]}"
             futures[client.submit(run_one, spec, *arguments, key=key, pure=False)] = spec
         for future in dask_completed(futures):
             finish(futures[future], future.result)
+
+
+def _dask_blas_threads(client) -> dict[str, str]:
+    """:func:`blas_threads` for the busiest host of the cluster.
+
+    A host runs as many kernels at once as its workers have threads; each kernel gets
+    that host's cores divided by them (the smallest share over the hosts, as every run
+    gets the same environment).
+    """
+    cores = client.run(os.cpu_count)  # worker address -> cores of its host
+    kernels: dict[str, int] = {}
+    host_cores: dict[str, int] = {}
+    for address, info in client.scheduler_info()["workers"].items():
+        host = info.get("host", address)
+        kernels[host] = kernels.get(host, 0) + int(info.get("nthreads", 1))
+        host_cores[host] = int(cores.get(address) or 1)
+    share = min((host_cores[h] // max(1, k) for h, k in kernels.items()), default=1)
+    threads = str(max(1, share))
+    return {name: os.environ.get(name, threads) for name in BLAS_VARIABLES}
 
 
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
