@@ -173,6 +173,10 @@ def _kernel_manager_class(env: dict[str, str]):
     class RunKernelManager(AsyncKernelManager):
         async def _async_pre_start_kernel(self, **kw):
             kw["env"] = {**(kw.get("env") or os.environ), **env}
+            # the kernel's own start-up log (e.g. ipykernel's warning that a local kernel
+            # talks over TCP) is noise in batch runs; the notebook's warnings still show
+            kw["extra_arguments"] = [*kw.get("extra_arguments", []),
+                                     "--IPKernelApp.log_level=ERROR"]
             return await super()._async_pre_start_kernel(**kw)
 
     return RunKernelManager
