@@ -361,6 +361,124 @@ def estimate_did(
         typer.echo(result.summary())
 
 
+def _dates(frame, column: str, path: Path):
+    """Column ``column`` of ``frame`` as dates; the error names the file, column and value."""
+    import pandas as pd
+
+    from research.errors import SourceFormatError
+
+    if column not in frame.columns:
+        raise SourceFormatError(str(path), f"no column {column!r}; columns: {list(frame.columns)}",
+                                field=column)
+    text = frame[column].astype(str)
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+    if parsed.isna().any():
+        row = int(parsed.isna().to_numpy().argmax())
+        raise SourceFormatError(str(path), "not an ISO date such as 2023-12-01 or 2023-12",
+                                field=column, value=text.iloc[row], row=row + 2)
+    return parsed
+
+
+def _emit(result, json: bool) -> None:
+    typer.echo(result.tidy().to_json(orient="records") if json else result.summary())
+
+
+@estimate_app.command("event-study")
+def estimate_event_study(
+    data: Path = typer.Argument(..., help="CSV or Parquet file, one row per unit and period"),
+    outcome: str = typer.Option(..., help="outcome column (non-negative for PPML)"),
+    unit: str = typer.Option(..., help="unit id column (e.g. destination)"),
+    time: str = typer.Option(..., help="period column: dates, first of month or year"),
+    treated: str = typer.Option(..., help="column: 1/True for treated units, else 0/False"),
+    event: str = typer.Option(..., help="first treated period, e.g. 2023-12-01"),
+    freq: str = typer.Option("M", help="M (monthly) or A (annual) event time"),
+    window_pre: int = typer.Option(-12, help="first event time kept"),
+    window_post: int = typer.Option(12, help="last event time kept"),
+    anticipation: int = typer.Option(0, help="periods before the event allowed to respond"),
+    method: str = typer.Option("ppml", help="ppml | ols_log"),
+    cluster: str = typer.Option(None, help="cluster column (default: the unit)"),
+    json: bool = typer.Option(False, "--json", help="print the tidy table as JSON records"),
+) -> None:
+    """Event study with unit and period fixed effects (research.estimate.event_study)."""
+    from research.estimate.event_study import event_study
+
+    try:
+        panel = _read_table(data)
+        panel[time] = _dates(panel, time, data)
+        if treated not in panel.columns:
+            raise ResearchError(f"{data}: no column {treated!r}; columns: {list(panel.columns)}")
+        panel[treated] = panel[treated].astype(str).str.lower().isin(["1", "true", "1.0"])
+        result = event_study(panel, outcome=outcome, unit=unit, time=time, treated=treated,
+                             event=event, freq=freq.upper(), window=(window_pre, window_post),
+                             anticipation=anticipation, cluster=cluster, method=method)
+    except ResearchError as error:
+        _fail(error)
+    _emit(result, json)
+
+
+@estimate_app.command("its")
+def estimate_its(
+    data: Path = typer.Argument(..., help="CSV or Parquet file: one monthly series"),
+    outcome: str = typer.Option(..., help="value column"),
+    time: str = typer.Option(..., help="month column (dates)"),
+    intervention: str = typer.Option(..., help="first month under the measure, YYYY-MM-DD"),
+    anticipation: int = typer.Option(0, help="months before it left out of the fit"),
+    log: bool = typer.Option(True, "--log/--no-log", help="model log(outcome)"),
+    json: bool = typer.Option(False, "--json", help="print the tidy table as JSON records"),
+) -> None:
+    """Interrupted time series, SARIMAX with step, pulse and ramp (research.estimate.its)."""
+    import pandas as pd
+
+    from research.estimate.its import interrupted_time_series
+
+    try:
+        frame = _read_table(data)
+        months = _dates(frame, time, data)
+        if outcome not in frame.columns:
+            raise ResearchError(f"{data}: no column {outcome!r}; columns: {list(frame.columns)}")
+        series = pd.Series(pd.to_numeric(frame[outcome], errors="coerce").to_numpy(),
+                           index=pd.DatetimeIndex(months), name=outcome).sort_index()
+        if series.index.duplicated().any():
+            raise ResearchError(f"{data}: column {time!r} repeats months; give one series")
+        series = series.asfreq("MS")
+        result = interrupted_time_series(series, intervention, log=log,
+                                         anticipation=anticipation, unit=outcome)
+    except ResearchError as error:
+        _fail(error)
+    _emit(result, json)
+
+
+@estimate_app.command("synth")
+def estimate_synth(
+    data: Path = typer.Argument(..., help="CSV or Parquet file, one row per unit and period"),
+    outcome: str = typer.Option(..., help="outcome column"),
+    unit: str = typer.Option(..., help="unit id column"),
+    time: str = typer.Option(..., help="period column (dates or numbers, e.g. years)"),
+    treated_unit: str = typer.Option(..., help="the unit hit by the measure"),
+    intervention: str = typer.Option(..., help="first treated period"),
+    json: bool = typer.Option(False, "--json", help="print the tidy table as JSON records"),
+) -> None:
+    """Synthetic control with placebo-in-space p-value (research.estimate.synth)."""
+    import pandas as pd
+
+    from research.estimate.synth import synthetic_control
+
+    try:
+        panel = _read_table(data)
+        numeric = pd.api.types.is_numeric_dtype(panel[time]) if time in panel else False
+        if numeric:
+            start = int(intervention)
+        else:
+            panel[time] = _dates(panel, time, data)
+            start = pd.Timestamp(intervention)
+        panel[unit] = panel[unit].astype(str)
+        result = synthetic_control(panel, unit=unit, time=time, outcome=outcome,
+                                   treated_unit=treated_unit, intervention=start)
+    except (ResearchError, ValueError) as error:
+        _fail(error)
+    _emit(result, json)
+
+
 @user_app.command("check")
 def user_check(
     folder: Path = typer.Argument(None, help="folder to check (default: --user-dir or "
