@@ -6,6 +6,7 @@ Functions return the matplotlib Figure and never call ``plt.show``.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -20,10 +21,19 @@ sns.set_theme(style="whitegrid", context="notebook")
 
 
 def add_source(fig, text: str) -> None:
-    """Write a source line in the bottom-left corner of ``fig``."""
-    fig.text(0.01, 0.005, text, ha="left", va="bottom", fontsize=8, color="dimgray")
-    # room for tick labels and the x label above the source line: 0.85 inch or 16%
-    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16, 0.85 / fig.get_figheight()))
+    """Write a source line in the bottom-left corner of ``fig``.
+
+    A long source is wrapped to the figure's width (about 13 characters per inch at 8
+    points), so it never widens a figure saved with a tight bounding box.
+    """
+    width = max(40, int(fig.get_figwidth() * 13))
+    lines = textwrap.wrap(text, width=width) or [""]
+    fig.text(0.01, 0.005, "\n".join(lines), ha="left", va="bottom", fontsize=8,
+             color="dimgray")
+    # room for tick labels and the x label above the source: 0.85 inch (+0.14 inch per
+    # extra line) or 16%
+    needed = (0.85 + 0.14 * (len(lines) - 1)) / fig.get_figheight()
+    fig.subplots_adjust(bottom=max(fig.subplotpars.bottom, 0.16, needed))
 
 
 def event_study_plot(result, ax=None, title: str | None = None, source: str | None = None):

@@ -99,8 +99,12 @@ def test_graphite_b2_three_methods(b2):
     s = its.shortfall  # the ITS shortfall in % of the counterfactual total
     assert rows.loc["interrupted time series", "effect_pct"] == pytest.approx(
         100 * s["estimate"] / s["counterfactual_total"])
+    # the interval: the actual total against the counterfactual total's upper bound
+    # (actual - conf_low of the shortfall), so never below -100 %
+    actual, upper = s["actual_total"], s["actual_total"] - s["conf_low"]
     assert rows.loc["interrupted time series", "conf_low"] == pytest.approx(
-        100 * s["conf_low"] / s["counterfactual_total"])
+        100 * (actual / upper - 1))
+    assert rows.loc["interrupted time series", "conf_low"] > -100
     assert rows.loc["synthetic control", "effect_pct"] == pytest.approx(
         synth.average_post_gap_pct)
     assert np.isnan(rows.loc["synthetic control", "conf_low"])

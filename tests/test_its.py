@@ -85,6 +85,13 @@ def test_recovers_known_step_and_shortfall():
     assert result.counterfactual.index[0] == intervention
     assert len(result.counterfactual) == 12
     assert (result.counterfactual["conf_low"] < result.counterfactual["conf_high"]).all()
+    # the % interval is actual / counterfactual - 1 at the counterfactual's bounds, by hand
+    # from the monthly table, so it cannot fall below -100 % (actual flows are >= 0)
+    cf = result.counterfactual
+    s = result.shortfall
+    assert s["pct_low"] == pytest.approx(100 * (cf["actual"].sum() / cf["conf_high"].sum() - 1))
+    assert s["pct_high"] == pytest.approx(100 * (cf["actual"].sum() / cf["conf_low"].sum() - 1))
+    assert -100 < s["pct_low"] < s["pct"] < s["pct_high"]
 
 
 @pytest.mark.slow  # 80 SARIMAX fits: ~5 s single-threaded, ~20 s with contended BLAS threads

@@ -130,10 +130,9 @@ def compare_methods(results: dict[str, object]) -> pd.DataFrame:
                          "counterfactual": "", "note": f"not run: {result}"})
         elif isinstance(result, ITSResult):
             s = result.shortfall
-            total = s["counterfactual_total"]
             rows.append({"method": name, "effect_pct": s["pct"],
-                         "conf_low": 100 * s["conf_low"] / total,
-                         "conf_high": 100 * s["conf_high"] / total, "p_value": s["p_value"],
+                         "conf_low": s["pct_low"], "conf_high": s["pct_high"],
+                         "p_value": s["p_value"],
                          "quantity": f"post-period shortfall over {s['months']} months, % of "
                                      "the counterfactual total",
                          "counterfactual": "the flow's own pre-period SARIMA forecast",

@@ -65,7 +65,9 @@ class ITSResult(Result):
         counterfactual) and ``gap`` (actual - counterfactual), in the series' units.
     shortfall : dict with ``estimate``, ``conf_low``, ``conf_high``, ``p_value``,
         ``actual_total``, ``counterfactual_total``, ``pct`` (shortfall in % of the
-        counterfactual total) and ``months``.
+        counterfactual total), ``pct_low`` and ``pct_high`` (its interval: the actual total
+        against the counterfactual total's upper and lower bound, never below -100%) and
+        ``months``.
     intervention : first post-intervention month.
     unit : units of the series and of the shortfall (e.g. ``"USD"``, ``"tonnes"``).
     log : whether the model is on the log scale (terms are then in log points).
@@ -211,6 +213,13 @@ def _comonotone_p_value(actual_total: float, mean: np.ndarray, se: np.ndarray,
     return float(2 * stats.norm.sf(abs(z)))
 
 
+def _pct(actual_total: float, counterfactual_total: float) -> float:
+    """``actual`` against ``counterfactual`` in % (NaN without a positive counterfactual)."""
+    if not counterfactual_total > 0:
+        return np.nan
+    return 100 * (actual_total / counterfactual_total - 1)
+
+
 def interrupted_time_series(series: pd.Series, intervention: pd.Timestamp | str,
                             kinds: Sequence[Kind] = KINDS,
                             order: tuple[int, int, int] = (1, 0, 0),
@@ -319,6 +328,10 @@ def interrupted_time_series(series: pd.Series, intervention: pd.Timestamp | str,
                  "p_value": p_value, "actual_total": actual_total,
                  "counterfactual_total": cf_total,
                  "pct": 100 * estimate / cf_total if cf_total else np.nan,
+                 # the % interval divides by the counterfactual total at the same quantile
+                 # (actual / counterfactual - 1), so it never falls below -100%
+                 "pct_low": _pct(actual_total, float(used["conf_high"].sum())),
+                 "pct_high": _pct(actual_total, float(used["conf_low"].sum())),
                  "months": int(observed.sum())}
     rows.append({"term": "post_shortfall", "estimate": estimate, "std_error": np.nan,
                  "conf_low": conf_low, "conf_high": conf_high, "p_value": p_value,
