@@ -26,3 +26,24 @@ def fixtures_dir(raw_dir: Path) -> Path:
     if not path.is_dir():
         pytest.skip(f"recorded API fixtures not found at {path}")
     return path
+
+
+@pytest.fixture
+def api_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Cache and updated-data folders in ``tmp_path``, no throttle, online mode.
+
+    Returns ``use(transport)``, which makes ``transport`` the HTTP transport of every
+    loader (a fake: no test touches the network).
+    """
+    from research import http
+    from research.sources import comtrade_api
+
+    monkeypatch.setattr(comtrade_api, "MIN_INTERVAL", 0.0)
+    monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RESEARCH_UPDATED_DIR", str(tmp_path / "updated"))
+    monkeypatch.delenv("RESEARCH_OFFLINE", raising=False)
+
+    def use(transport) -> None:
+        monkeypatch.setattr(http, "default_transport", lambda: transport)
+
+    return use

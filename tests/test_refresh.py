@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from research import cli, datasets, http, refresh
+from research import cli, datasets, refresh
 from research.errors import CoverageWarning, OfflineError, ParameterError, RevisionWarning
 from research.files import sha256_file
 from research.http import FetchOptions, Request, Response
@@ -209,14 +209,10 @@ def test_write_updated_data(bundled: pd.DataFrame, tmp_path: Path,
 # --- CLI ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Transport:
+def cli_env(api_sandbox, monkeypatch: pytest.MonkeyPatch) -> Transport:
     transport = Transport()
-    monkeypatch.setattr(http, "default_transport", lambda: transport)
-    monkeypatch.setattr(comtrade_api, "MIN_INTERVAL", 0.0)
-    monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("RESEARCH_UPDATED_DIR", str(tmp_path / "updated"))
+    api_sandbox(transport)
     monkeypatch.setenv("COMTRADE_API_KEY", "test-key")
-    monkeypatch.delenv("RESEARCH_OFFLINE", raising=False)
     return transport
 
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from research import cli, config, http
+from research import cli, config
 from research.countries import from_comtrade_code
 from research.errors import FetchError
 from research.http import Request, Response
@@ -94,15 +94,12 @@ def grid(tmp_path: Path) -> Path:
 
 @pytest.mark.slow
 def test_update_offline_from_recorded_responses(grid: Path, tmp_path: Path, fixtures_dir: Path,
+                                                api_sandbox,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     reports = tmp_path / "reports"
     transport = FakeComtrade(recorded_template(fixtures_dir))
-    monkeypatch.setattr(http, "default_transport", lambda: transport)
-    monkeypatch.setattr(comtrade_api, "MIN_INTERVAL", 0.0)
-    monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("RESEARCH_UPDATED_DIR", str(tmp_path / "updated"))
+    api_sandbox(transport)
     monkeypatch.setenv("COMTRADE_API_KEY", "test-key")
-    monkeypatch.delenv("RESEARCH_OFFLINE", raising=False)
     runner = CliRunner()
     window = ["--start", MONTHS[0], "--end", MONTHS[1], "--grid", str(grid), "--out",
               str(reports), "--jobs", "1"]
@@ -125,7 +122,7 @@ def test_update_offline_from_recorded_responses(grid: Path, tmp_path: Path, fixt
     asked = len(transport.urls)
 
     # no network: update falls back to the cache, merges, reruns only the trade run
-    monkeypatch.setattr(http, "default_transport", lambda: no_network)
+    api_sandbox(no_network)
     result = runner.invoke(cli.app, ["update", *window])
     assert result.exit_code == 0, result.output
     assert "falling back to the cache" in result.output
@@ -184,24 +181,21 @@ PULL = ["data", "pull", "--partner", "JPN", "--partner", "KOR", "--partner", "US
 
 @pytest.mark.slow
 def test_documented_pull_offline_feeds_the_notebooks(tmp_path: Path, fixtures_dir: Path,
+                                                      api_sandbox,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from dataclasses import replace
 
     from research.report.runner import run_one
 
     transport = FakeComtrade(recorded_template(fixtures_dir))
-    monkeypatch.setattr(http, "default_transport", lambda: transport)
-    monkeypatch.setattr(comtrade_api, "MIN_INTERVAL", 0.0)
-    monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("RESEARCH_UPDATED_DIR", str(tmp_path / "updated"))
+    api_sandbox(transport)
     monkeypatch.delenv("COMTRADE_API_KEY", raising=False)  # the public preview endpoint
-    monkeypatch.delenv("RESEARCH_OFFLINE", raising=False)
     runner = CliRunner()
     recorded = runner.invoke(cli.app, PULL)  # records the answers into the cache
     assert recorded.exit_code == 0, recorded.output
     assert all("/public/v1/preview/C/M/HS?" in url for url in transport.urls)
     # offline, with no network at all: the same documented command, from the cache
-    monkeypatch.setattr(http, "default_transport", lambda: no_network)
+    api_sandbox(no_network)
     result = runner.invoke(cli.app, [*PULL, "--offline"])
     assert result.exit_code == 0, result.output
     monthly = pd.read_parquet(tmp_path / "updated" / "trade" / "china_exports_monthly.parquet")
