@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from research import config
 from research.errors import ParameterError, SourceFormatError
 from research.reference import events
 from research.schemas import EVENTS
@@ -118,14 +117,6 @@ def test_parsers_by_hand() -> None:
                                                                 "285000;381800")
 
 
-@pytest.mark.shared
-def test_rebuild_equals_committed_file(raw_dir: Path, tmp_path: Path) -> None:
-    dataset = events.DATASETS[0]
-    committed = dataset.path(config.data_dir())
-    assert committed.exists(), f"{committed} missing: run the data build"
-    rebuilt = tmp_path / "events.parquet"
-    dataset.build(raw_dir).to_parquet(rebuilt, index=False)
-    pd.testing.assert_frame_equal(pd.read_parquet(rebuilt), pd.read_parquet(committed))
 
 
 @pytest.mark.shared

@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from research import config
 from research.errors import SourceFormatError
 from research.sources import fred
 
@@ -54,14 +53,6 @@ def test_monthly_layout(raw_dir: Path) -> None:
     assert len(monthly) == 17237 and "United Kingdom" in set(monthly.country)
 
 
-@pytest.mark.shared
-def test_rebuild_equals_committed_file(raw_dir: Path, tmp_path: Path) -> None:
-    dataset = fred.DATASETS[0]
-    committed = dataset.path(config.data_dir())
-    assert committed.exists(), f"{committed} missing: run the data build"
-    rebuilt = tmp_path / "fx.parquet"
-    dataset.build(raw_dir).to_parquet(rebuilt, index=False)
-    pd.testing.assert_frame_equal(pd.read_parquet(rebuilt), pd.read_parquet(committed))
 
 
 def test_errors_name_file_line_and_value(tmp_path: Path) -> None:

@@ -67,10 +67,3 @@ def test_comtrade_list_reader(tmp_path: Path) -> None:
     with pytest.raises(SourceFormatError, match="not a classification list"):
         hs_codes.read_comtrade_list(path)
 
-
-@pytest.mark.slow
-@pytest.mark.shared
-def test_rebuild_equals_committed(raw_dir: Path, tmp_path: Path) -> None:
-    [written] = datasets.build(names=[NAME], raw_dir=raw_dir, out_dir=tmp_path)
-    committed = datasets.get(NAME).path()
-    assert written.read_bytes() == committed.read_bytes()

@@ -7,7 +7,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from research import config
 from research.errors import SourceFormatError
 from research.sources import worldbank
 
@@ -39,14 +38,6 @@ def test_values_from_file(gdp: pd.DataFrame) -> None:
     assert china == pytest.approx(1.7795e13, rel=1e-4)
 
 
-@pytest.mark.shared
-def test_rebuild_equals_committed_file(raw_dir: Path, tmp_path: Path) -> None:
-    dataset = worldbank.DATASETS[0]
-    committed = dataset.path(config.data_dir())
-    assert committed.exists(), f"{committed} missing: run the data build"
-    rebuilt = tmp_path / "gdp.parquet"
-    dataset.build(raw_dir).to_parquet(rebuilt, index=False)
-    pd.testing.assert_frame_equal(pd.read_parquet(rebuilt), pd.read_parquet(committed))
 
 
 @pytest.mark.shared
