@@ -6,6 +6,7 @@ Functions return the matplotlib Figure and never call ``plt.show``.
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Iterable
 
@@ -357,16 +358,23 @@ def synth_gap_plot(result, ax=None, title: str | None = None, source: str | None
     kept = placebos[placebos["pre_rmspe"] <= max_pre_ratio * result.pre_rmspe]["unit"]
     for unit in kept:
         ax.plot(result.gaps.index, result.gaps[unit], color="0.7", lw=0.8)
-    ax.plot([], [], color="0.7", lw=0.8,
-            label=f"placebos, pre-RMSPE <= {max_pre_ratio:g}x treated ({len(kept)} of "
-                  f"{len(placebos)})")
+    label = (f"placebos, each donor as treated ({len(placebos)})"
+             if math.isinf(max_pre_ratio) else
+             f"placebos, pre-RMSPE <= {max_pre_ratio:g}x treated ({len(kept)} of "
+             f"{len(placebos)})")
+    ax.plot([], [], color="0.7", lw=0.8, label=label)
     ax.plot(result.gaps.index, result.gaps[result.treated_unit], color="black", lw=2,
             label=f"{result.treated_unit}")
     ax.axhline(0, color="black", lw=0.6)
+    when = (f"{pd.Timestamp(result.intervention):%Y-%m}"
+            if isinstance(result.gaps.index, pd.DatetimeIndex) else str(result.intervention))
     ax.axvline(result.intervention, color="C3", lw=1, ls="--",
-               label=f"measure takes effect ({pd.Timestamp(result.intervention):%Y-%m})")
-    _month_axis(ax)
-    ax.set_xlabel("month")
+               label=f"measure takes effect ({when})")
+    if isinstance(result.gaps.index, pd.DatetimeIndex):
+        _month_axis(ax)
+        ax.set_xlabel("month")
+    else:
+        ax.set_xlabel("period")
     scale = ("indexed to the pre-period mean = 1" if result.normalize == "pre_mean"
              else "outcome units")
     ax.set_ylabel(f"gap, treated - synthetic\n({result.outcome}, {scale})")

@@ -29,6 +29,7 @@ gives a test of no effect, not an interval for its size; the placebo effects are
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -82,30 +83,12 @@ class SynthResult(Result):
                 if self.normalize == "pre_mean" else self.outcome)
 
     def plot(self, ax=None, title: str | None = None, source: str | None = None):
-        """Gap plot: treated minus synthetic (bold), placebo gaps (grey), intervention line."""
-        import matplotlib.pyplot as plt
+        """Gap plot: treated minus synthetic (bold), every placebo gap (grey), intervention
+        line (:func:`research.plots.synth_gap_plot` keeping all placebos)."""
+        from research.plots import synth_gap_plot
 
-        from research.plots import SOURCE_TRADE, add_source
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(9, 4.5))
-        fig = ax.figure
-        for unit in self.gaps.columns:
-            if unit != self.treated_unit:
-                ax.plot(self.gaps.index, self.gaps[unit], color="0.7", lw=0.8)
-        ax.plot(self.gaps.index, self.gaps[self.treated_unit], color="black", lw=2,
-                label=f"{self.treated_unit} (treated)")
-        ax.plot([], [], color="0.7", lw=0.8, label="placebos (each donor as treated)")
-        ax.axhline(0, color="black", lw=0.6)
-        ax.axvline(self.intervention, color="C3", lw=1, ls="--", label="intervention")
-        ax.set_xlabel("period")
-        ax.set_ylabel(f"gap, treated - synthetic\n({self._ylabel()})")
-        ax.set_title(title or f"{self.method}: {self.treated_unit}\naverage post gap "
-                     f"{self.average_post_gap_pct:.1f}% of synthetic, permutation "
-                     f"p = {self.p_value:.2f}", fontsize=11)
-        ax.legend(loc="best", fontsize=8)
-        add_source(fig, source or SOURCE_TRADE)
-        return fig
+        return synth_gap_plot(self, ax=ax, title=title, source=source,
+                              max_pre_ratio=math.inf)
 
     def plot_paths(self, ax=None, title: str | None = None, source: str | None = None):
         """Treated and synthetic outcome paths with the intervention line."""
