@@ -196,7 +196,7 @@ def _run_reports(run, count: int, jobs: int, scheduler: str | None, out: Path | 
     from research.report.runner import dask_scheduler
 
     scheduler = dask_scheduler(scheduler)
-    jobs = jobs or min(4, os.cpu_count() or 1)
+    jobs = _jobs(jobs)
     where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} process(es)"
     failed = []
     with _progress() as progress:
@@ -223,16 +223,26 @@ def _run_reports(run, count: int, jobs: int, scheduler: str | None, out: Path | 
         raise typer.Exit(code=1)
 
 
-SCHEDULER_HELP = "Dask scheduler address (tcp://host:8786); default $RESEARCH_DASK_SCHEDULER"
+# options shared by the commands that run the report grid
+GRID_OPTION = typer.Option(None, help="report grid (default: reports.toml)")
+JOBS_OPTION = typer.Option(0, help="parallel processes (0: one per core, at most 4)")
+SCHEDULER_OPTION = typer.Option(
+    None, help="Dask scheduler address (tcp://host:8786); default $RESEARCH_DASK_SCHEDULER")
+REPORTS_OPTION = typer.Option(None, help="reports folder (default: reports/)")
+
+
+def _jobs(jobs: int) -> int:
+    """``--jobs``, where 0 means one process per core, at most 4."""
+    return jobs or min(4, os.cpu_count() or 1)
 
 
 @report_app.command("run")
 def report_run(
-    grid: Path = typer.Option(None, help="report grid (default: reports.toml)"),
+    grid: Path = GRID_OPTION,
     only: list[str] = typer.Option(None, help="run only these run names"),
-    jobs: int = typer.Option(0, help="parallel processes (0: one per core, at most 4)"),
-    scheduler: str = typer.Option(None, help=SCHEDULER_HELP),
-    out: Path = typer.Option(None, help="reports folder (default: reports/)"),
+    jobs: int = JOBS_OPTION,
+    scheduler: str = SCHEDULER_OPTION,
+    out: Path = REPORTS_OPTION,
 ) -> None:
     """Execute every notebook run of the grid and rebuild reports/index.html."""
     from research.report.runner import run_all
@@ -249,11 +259,11 @@ def report_run(
 @report_app.command("regenerate")
 def report_regenerate(
     force: bool = typer.Option(False, "--force", help="rerun every run"),
-    grid: Path = typer.Option(None, help="report grid (default: reports.toml)"),
+    grid: Path = GRID_OPTION,
     only: list[str] = typer.Option(None, help="consider only these run names"),
-    jobs: int = typer.Option(0, help="parallel processes (0: one per core, at most 4)"),
-    scheduler: str = typer.Option(None, help=SCHEDULER_HELP),
-    out: Path = typer.Option(None, help="reports folder (default: reports/)"),
+    jobs: int = JOBS_OPTION,
+    scheduler: str = SCHEDULER_OPTION,
+    out: Path = REPORTS_OPTION,
 ) -> None:
     """Rerun only changed runs (notebook, parameters, data, package version) and failed ones."""
     from research.report.regenerate import plan, regenerate
@@ -282,7 +292,7 @@ def report_regenerate(
 def report_pdf(
     run: str = typer.Argument(..., help="run name (a folder in reports/)"),
     out: Path = typer.Option(None, help="PDF file (default: reports/RUN/RUN.pdf)"),
-    reports: Path = typer.Option(None, help="reports folder (default: reports/)"),
+    reports: Path = REPORTS_OPTION,
 ) -> None:
     """Export a report's HTML page to an A4 PDF with headless Chromium."""
     from research.report.pdf import report_pdf as export
@@ -516,10 +526,10 @@ def update_command(
     start: str = typer.Option(None, help="first month to pull, YYYY-MM (default: 12 months "
                                          "before the bundled data end, to catch revisions)"),
     end: str = typer.Option(None, help="last month to pull, YYYY-MM (default: this month)"),
-    grid: Path = typer.Option(None, help="report grid (default: reports.toml)"),
-    jobs: int = typer.Option(0, help="parallel processes (0: one per core, at most 4)"),
-    scheduler: str = typer.Option(None, help=SCHEDULER_HELP),
-    out: Path = typer.Option(None, help="reports folder (default: reports/)"),
+    grid: Path = GRID_OPTION,
+    jobs: int = JOBS_OPTION,
+    scheduler: str = SCHEDULER_OPTION,
+    out: Path = REPORTS_OPTION,
 ) -> None:
     """Pull new months, merge them, rerun the reports whose inputs changed, summarize."""
     import warnings
@@ -527,7 +537,7 @@ def update_command(
     from research.report.runner import dask_scheduler
     from research.update import SUMMARY_MARKDOWN, update
 
-    jobs = jobs or min(4, os.cpu_count() or 1)
+    jobs = _jobs(jobs)
     with _progress() as progress:
         pulling = progress.add_task("pulling Comtrade months", total=None)
         running = progress.add_task("reports", total=None, visible=False)

@@ -315,9 +315,8 @@ def _dask_blas_threads(client) -> dict[str, str]:
         host = info.get("host", address)
         kernels[host] = kernels.get(host, 0) + int(info.get("nthreads", 1))
         host_cores[host] = int(cores.get(address) or 1)
-    share = min((host_cores[h] // max(1, k) for h, k in kernels.items()), default=1)
-    threads = str(max(1, share))
-    return {name: os.environ.get(name, threads) for name in BLAS_VARIABLES}
+    return _thread_limits(min((host_cores[h] // max(1, k) for h, k in kernels.items()),
+                              default=1))
 
 
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -331,8 +330,12 @@ def blas_threads(workers: int) -> dict[str, str]:
     default report set on 2 cores took 3.0x longer on 2 processes than serially). Each
     kernel gets ``cores // workers`` threads; variables the user set are kept.
     """
-    threads = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
-    return {name: os.environ.get(name, threads) for name in BLAS_VARIABLES}
+    return _thread_limits((os.cpu_count() or 1) // max(1, workers))
+
+
+def _thread_limits(threads: int) -> dict[str, str]:
+    """``threads`` (at least one) for each BLAS/OpenMP variable the user did not set."""
+    return {name: os.environ.get(name, str(max(1, threads))) for name in BLAS_VARIABLES}
 
 
 def run_all(specs: list[RunSpec], reports_dir: Path | None = None, jobs: int = 1,
