@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from research import config
-from research.errors import ResearchError
+from research.errors import ParameterError, ResearchError
 
 app = typer.Typer(help="Export controls on dual-use goods: data, estimates and reports.",
                   no_args_is_help=True, add_completion=False)
@@ -477,6 +477,9 @@ def estimate_synth(
         panel = _read_table(data)
         numeric = pd.api.types.is_numeric_dtype(panel[time]) if time in panel else False
         if numeric:
+            if not intervention.lstrip("-").isdigit():
+                raise ParameterError(f"--intervention {intervention!r}: column {time!r} of "
+                                     f"{data} holds numbers, so give a number (e.g. 2020)")
             start = int(intervention)
         else:
             panel[time] = _dates(panel, time, data)
@@ -484,7 +487,7 @@ def estimate_synth(
         panel[unit] = panel[unit].astype(str)
         result = synthetic_control(panel, unit=unit, time=time, outcome=outcome,
                                    treated_unit=treated_unit, intervention=start)
-    except (ResearchError, ValueError) as error:
+    except ResearchError as error:
         _fail(error)
     _emit(result, json)
 

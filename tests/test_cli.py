@@ -89,3 +89,15 @@ def test_bad_dates_name_the_file_column_and_value(tmp_path: Path) -> None:
     assert result.exit_code == 1
     message = " ".join(result.output.split())
     assert str(path.name) in message and "'month'" in message and "'January'" in message
+
+
+def test_synth_intervention_must_match_the_time_column(tmp_path: Path) -> None:
+    path = tmp_path / "panel.csv"
+    pd.DataFrame({"country": ["A", "B"], "year": [2019, 2019], "imports": [1.0, 2.0]}).to_csv(
+        path, index=False)
+    result = CliRunner().invoke(app, ["estimate", "synth", str(path), "--outcome", "imports",
+                                      "--unit", "country", "--time", "year", "--treated-unit",
+                                      "A", "--intervention", "2020-01"])
+    assert result.exit_code == 1
+    message = " ".join(result.output.split())
+    assert "--intervention '2020-01'" in message and "'year'" in message
