@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from research import config
 from research.files import write_text_atomic
@@ -48,6 +49,21 @@ def _headline(manifest: dict) -> str:
     return text
 
 
+def _last_failure(manifest: dict) -> str:
+    """A note for a kept good report whose latest rerun failed (see ``failure.json``)."""
+    failure = manifest.get("last_failure")
+    if not failure:
+        return ""
+    failure = failure if isinstance(failure, dict) else {}
+    name = quote(str(manifest.get("name", "")))
+    return (f'<div class="note failed">last rerun failed '
+            f'({html.escape(str(failure.get("finished")))}) at cell '
+            f'{html.escape(str(failure.get("cell_index")))}: '
+            f'{html.escape(str(failure.get("ename")))}: '
+            f'{html.escape(str(failure.get("evalue"))[:300])}; the report shown is the last '
+            f'good one (<a href="{html.escape(name)}/failure.json">failure</a>)</div>')
+
+
 def _options(values: set[str]) -> str:
     return "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>'
                    for v in sorted(values))
@@ -61,29 +77,32 @@ def render_index(manifests: list[dict]) -> str:
                if m.get("parameters", {}).get("basket")}
     rows = []
     for m in manifests:
-        name = m["name"]
+        name = str(m["name"])
         parameters = m.get("parameters", {})
-        links = [f'<a href="{html.escape(name)}/{html.escape(name)}.html">report</a>',
-                 f'<a href="{html.escape(name)}/{html.escape(name)}.ipynb">notebook</a>',
-                 f'<a href="{html.escape(name)}/manifest.json">manifest</a>']
-        status = m.get("status", "unknown")
+        href = html.escape(quote(name))
+        links = [f'<a href="{href}/{href}.html">report</a>',
+                 f'<a href="{href}/{href}.ipynb">notebook</a>',
+                 f'<a href="{href}/manifest.json">manifest</a>']
+        status = str(m.get("status", "unknown"))
         error = m.get("error") or {}
         detail = ""
         if status == "failed":
-            detail = (f'<div class="note">cell {error.get("cell_index")}: '
+            detail = (f'<div class="note">cell {html.escape(str(error.get("cell_index")))}: '
                       f'{html.escape(str(error.get("ename")))}: '
                       f'{html.escape(str(error.get("evalue"))[:300])}</div>')
+        detail += _last_failure(m)
         params = "<br>".join(f"<code>{html.escape(k)}={html.escape(json.dumps(v))}</code>"
                              for k, v in parameters.items())
         rows.append(
             f'<tr data-event="{html.escape(str(parameters.get("event_id", "")))}" '
             f'data-basket="{html.escape(str(parameters.get("basket", "")))}">'
             f'<td class="{html.escape(status)}">{html.escape(status)}</td>'
-            f'<td>{html.escape(m.get("title") or name)}<div class="note">{html.escape(name)} '
-            f'({html.escape(m.get("notebook", ""))})</div>{detail}</td>'
+            f'<td>{html.escape(str(m.get("title") or name))}<div class="note">'
+            f'{html.escape(name)} ({html.escape(str(m.get("notebook", "")))})</div>{detail}</td>'
             f"<td>{params}</td><td>{_headline(m)}</td><td>{' · '.join(links)}</td>"
             f'<td class="note">{html.escape(str(m.get("finished") or ""))}</td></tr>')
-    failed = sum(m.get("status") != "succeeded" for m in manifests)
+    failed = sum(m.get("status") != "succeeded" or bool(m.get("last_failure"))
+                 for m in manifests)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Reports: export controls and defense</title>
 <style>{STYLE}</style><script>{SCRIPT}</script></head><body>

@@ -28,7 +28,9 @@ from research.report.runner import (
     MANIFEST_VERSION,
     RunSpec,
     notebook_content_sha256,
+    notebook_file,
     run_all,
+    run_folder,
 )
 
 
@@ -50,7 +52,7 @@ def read_manifest(reports_dir: Path, name: str) -> dict | None:
 
     An unreadable manifest counts as none (the run reruns and replaces it).
     """
-    path = Path(reports_dir) / name / "manifest.json"
+    path = run_folder(Path(reports_dir), name) / "manifest.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -92,12 +94,20 @@ def stale_reasons(spec: RunSpec, manifest: dict | None, *, reports_dir: Path | N
     if manifest.get("status") != "succeeded":
         error = manifest.get("error") or {}
         return [f"last run failed (cell {error.get('cell_index')}: {error.get('ename')})"]
+    failure = manifest.get("last_failure")
+    if failure:  # the last good report is kept, but the latest rerun failed: try again
+        failure = failure if isinstance(failure, dict) else {}
+        return [f"last rerun failed (cell {failure.get('cell_index')}: "
+                f"{failure.get('ename')}); the report shown is the last good one"]
     reports_dir = Path(reports_dir or config.reports_dir())
     notebooks_dir = Path(notebooks_dir or config.notebooks_dir())
     data_dir = Path(data_dir or config.data_dir())
     hashes = {} if hashes is None else hashes
     reasons = []
-    notebook = notebooks_dir / spec.notebook
+    try:
+        notebook = notebook_file(notebooks_dir, spec.notebook, f"run {spec.name!r}")
+    except ParameterError as error:
+        return [str(error)]
     if manifest.get("notebook") != spec.notebook:
         reasons.append(f"notebook changed from {manifest.get('notebook')} to {spec.notebook}")
     elif not notebook.exists():
@@ -124,8 +134,10 @@ def stale_reasons(spec: RunSpec, manifest: dict | None, *, reports_dir: Path | N
             reasons.append(f"input missing: {file}")
         elif hashes[path] != recorded:
             reasons.append(f"input changed: {file}")
-    folder = reports_dir / spec.name
-    missing = [o for o in manifest.get("outputs") or [] if not (folder / o).is_file()]
+    folder = run_folder(reports_dir, spec.name).resolve()
+    missing = [o for o in manifest.get("outputs") or []
+               if folder not in (folder / str(o)).resolve().parents
+               or not (folder / str(o)).is_file()]
     if missing:
         reasons.append(f"output missing: {', '.join(missing[:3])}"
                        + (f" and {len(missing) - 3} more" if len(missing) > 3 else ""))

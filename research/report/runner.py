@@ -6,7 +6,14 @@ A run folder ``reports/<name>/`` holds the executed notebook, an HTML copy
 data file the run read, the package version, commit, times, status, and for a
 failure the failing cell, its source and the traceback. A run is written into a
 temporary folder and renamed into place, so an interrupted run never leaves a
-half-written report; a failed run is kept and shown as failed.
+half-written report. A failed run never replaces the last good report (a
+successful run whose outputs are all there): those outputs stay, and the failure is
+recorded beside them (``failure.json``, and ``last_failure`` in the manifest); without
+a good report the failed run's folder is kept and shown as failed.
+
+Run names must match :data:`RUN_NAME` (one safe folder name) and notebooks must lie
+inside the notebooks folder, so that a hostile grid cannot make a run read, write or
+remove anything outside the reports folder.
 
 Runs go serially, on a local process pool (``jobs``) or on a Dask distributed
 cluster (``scheduler``, or the ``RESEARCH_DASK_SCHEDULER`` variable). Manifests are
@@ -42,16 +49,77 @@ from research.report.parameters import check_parameters, check_values
 SCHEDULER_VARIABLE = "RESEARCH_DASK_SCHEDULER"
 MANIFEST_VERSION = 2
 TIME_FIELDS = ("started", "finished", "duration_seconds")
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+FAILURE_FILE = "failure.json"
+
+
+def check_run_name(name: object, where: str = "report grid") -> str:
+    """``name`` when it is a safe run (folder) name; ParameterError otherwise.
+
+    A run name is one folder name: a letter or digit, then up to 99 letters, digits,
+    ``_``, ``.`` or ``-`` (so never ``""``, ``.``, ``..``, a path or a hidden name).
+    """
+    if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
+        raise ParameterError(f"{where}: field 'name' = {name!r} is not a valid run name: "
+                             "use 1 to 100 letters, digits, '_', '.' or '-', starting "
+                             "with a letter or digit")
+    return name
+
+
+def run_folder(reports_dir: Path, name: str) -> Path:
+    """The folder of run ``name`` in ``reports_dir``; ParameterError when it would not
+    be a direct child of ``reports_dir`` (an unsafe name or a symbolic link out)."""
+    check_run_name(name)
+    root = Path(reports_dir).resolve()
+    folder = root / name
+    if folder.resolve().parent != root and not folder.is_symlink():
+        raise ParameterError(f"{reports_dir}: run name {name!r} resolves outside the "
+                             "reports folder")
+    return folder
+
+
+def notebook_file(notebooks_dir: Path, notebook: object, where: str = "report grid") -> Path:
+    """The notebook file ``notebook`` (relative) inside ``notebooks_dir``.
+
+    Raises ParameterError, naming the field and value, when ``notebook`` is not a
+    relative ``.ipynb`` path or resolves outside ``notebooks_dir``.
+    """
+    if (not isinstance(notebook, str) or not notebook.endswith(".ipynb")
+            or Path(notebook).is_absolute() or "\x00" in notebook):
+        raise ParameterError(f"{where}: field 'notebook' = {notebook!r} must be the "
+                             "relative path of a .ipynb file in the notebooks folder")
+    root = Path(notebooks_dir).resolve()
+    path = (root / notebook).resolve()
+    if root not in path.parents:
+        raise ParameterError(f"{where}: field 'notebook' = {notebook!r} resolves outside "
+                             f"the notebooks folder {root}")
+    return path
 
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One report run: a notebook and its parameters."""
+    """One report run: a notebook and its parameters.
+
+    Raises ParameterError for a name that is not :data:`RUN_NAME`, a notebook that is
+    not a relative path, parameters that are not a table or a title that is not text.
+    """
 
     name: str
     notebook: str
     parameters: dict = field(default_factory=dict)
     title: str = ""
+
+    def __post_init__(self) -> None:
+        check_run_name(self.name)
+        if not isinstance(self.notebook, str) or Path(self.notebook).is_absolute():
+            raise ParameterError(f"run {self.name!r}: field 'notebook' = {self.notebook!r} "
+                                 "must be a relative path in the notebooks folder")
+        if not isinstance(self.parameters, dict):
+            raise ParameterError(f"run {self.name!r}: field 'parameters' = "
+                                 f"{self.parameters!r} must be a table of name = value")
+        if not isinstance(self.title, str):
+            raise ParameterError(f"run {self.name!r}: field 'title' = {self.title!r} "
+                                 "must be text")
 
 
 def default_grid_path() -> Path:
@@ -67,13 +135,27 @@ def load_grid(path: Path | None = None) -> list[RunSpec]:
     except (OSError, tomllib.TOMLDecodeError) as error:
         raise ParameterError(f"{path}: cannot read the report grid: {error}") from error
     specs = []
-    for position, entry in enumerate(document.get("run", []), start=1):
+    runs = document.get("run", [])
+    if not isinstance(runs, list):
+        raise ParameterError(f"{path}: field 'run' = {runs!r} must be [[run]] tables")
+    for position, entry in enumerate(runs, start=1):
+        where = f"{path}: run #{position}"
+        if not isinstance(entry, dict):
+            raise ParameterError(f"{where}: {entry!r} is not a table")
         missing = [k for k in ("name", "notebook") if k not in entry]
         if missing:
-            raise ParameterError(f"{path}: run #{position} lacks {missing}")
-        specs.append(RunSpec(name=entry["name"], notebook=entry["notebook"],
+            raise ParameterError(f"{where} lacks {missing}")
+        name = check_run_name(entry["name"], where)
+        expected = {"notebook": str, "title": str, "parameters": dict}
+        for key, kind in expected.items():
+            if key in entry and not isinstance(entry[key], kind):
+                what = "text" if kind is str else "a table (name = value)"
+                raise ParameterError(f"{where} ({name}): field {key!r} = {entry[key]!r} "
+                                     f"must be {what}")
+        notebook_file(config.notebooks_dir(), entry["notebook"], f"{where} ({name})")
+        specs.append(RunSpec(name=name, notebook=entry["notebook"],
                              parameters=dict(entry.get("parameters", {})),
-                             title=entry.get("title", entry["name"])))
+                             title=entry.get("title", name)))
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -123,15 +205,38 @@ def _dumps(manifest: dict) -> str:
     return json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
 
 
-def _html(notebook_path: Path, html_path: Path, title: str) -> None:
-    import nbformat
+# nbconvert's lab page without what it loads from a CDN (require.js, MathJax, Mermaid,
+# the widget manager): a report is one self-contained file that works offline
+OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE)
+
+
+def html_exporter():
+    """An nbconvert HTMLExporter for reports: code hidden, nothing loaded from the network."""
+    import jinja2
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True,
+                        exclude_output_prompt=True, template_file="offline.html.j2",
+                        extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})])
+
+
+def _html(notebook_path: Path, html_path: Path, title: str) -> None:
+    import nbformat
+
+    exporter = html_exporter()
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.metadata["title"] = title
     body, _ = exporter.from_notebook_node(notebook)
+    found = REMOTE_SCRIPT.search(body)
+    if found:
+        raise ReportError(f"{html_path.name}: the HTML export would load a script from the "
+                          f"network ({found.group(0)!r}); reports must be self-contained")
     write_text_atomic(html_path, body)
 
 
@@ -196,8 +301,8 @@ def run_one(spec: RunSpec, reports_dir: Path | None = None,
     reports_dir = Path(reports_dir or config.reports_dir())
     notebooks_dir = Path(notebooks_dir or config.notebooks_dir())
     data_dir = Path(data_dir or config.data_dir())
-    notebook = notebooks_dir / spec.notebook
     reports_dir.mkdir(parents=True, exist_ok=True)
+    target = run_folder(reports_dir, spec.name)
     work = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=reports_dir))
     clock = time.monotonic()
     manifest = {"manifest_version": MANIFEST_VERSION, "name": spec.name, "title": spec.title,
@@ -210,6 +315,7 @@ def run_one(spec: RunSpec, reports_dir: Path | None = None,
     env = {**(env or {}), RUN_DIR_VARIABLE: str(work), "RESEARCH_DATA_DIR": str(data_dir),
            "RESEARCH_NOTEBOOKS_DIR": str(notebooks_dir)}
     try:
+        notebook = notebook_file(notebooks_dir, spec.notebook, f"run {spec.name!r}")
         if not notebook.exists():
             raise ParameterError(f"{notebook}: notebook of run {spec.name!r} not found")
         manifest["notebook_sha256"] = sha256_file(notebook)
@@ -240,37 +346,96 @@ def run_one(spec: RunSpec, reports_dir: Path | None = None,
                                  if p.is_file())
     manifest["finished"] = _now()
     manifest["duration_seconds"] = round(time.monotonic() - clock, 1)
-    write_text_atomic(work / "manifest.json", _dumps(manifest))
-    _replace_folder(work, reports_dir / spec.name)
+    _publish(work, target, manifest)
     return manifest
 
 
+def last_good_manifest(folder: Path) -> dict | None:
+    """The manifest of the successful report in ``folder`` when every output it lists
+    is there, else None (no report, a failed one, or one missing files)."""
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("status") != "succeeded":
+        return None
+    outputs = manifest.get("outputs")
+    if not isinstance(outputs, list) or not outputs:
+        return None
+    root = Path(folder).resolve()
+    for output in outputs:
+        path = (root / str(output)).resolve()
+        if root not in path.parents or not path.is_file():
+            return None
+    return manifest
+
+
+def _publish(work: Path, target: Path, manifest: dict) -> None:
+    """Put a finished run in place.
+
+    A success (or a failure with no good report to keep) replaces ``target`` with
+    ``work``. A failure over a good report keeps that report's outputs: the failed
+    manifest goes to ``failure.json`` beside them and the good manifest gets a
+    ``last_failure`` summary; ``work`` is then removed.
+    """
+    previous = None if manifest["status"] == "succeeded" else last_good_manifest(target)
+    if previous is None:
+        write_text_atomic(work / "manifest.json", _dumps(manifest))
+        _replace_folder(work, target)
+        return
+    try:
+        error = manifest.get("error") or {}
+        write_text_atomic(target / FAILURE_FILE, _dumps(manifest))
+        previous["last_failure"] = {
+            "file": FAILURE_FILE, "finished": manifest.get("finished"),
+            "parameters": manifest.get("parameters"),
+            "cell_index": error.get("cell_index"), "ename": error.get("ename"),
+            "evalue": None if error.get("evalue") is None else str(error["evalue"])[:1000]}
+        write_text_atomic(target / "manifest.json", _dumps(previous))
+    finally:
+        _remove_tree(work)
+
+
+def _remove_tree(path: Path, *, ignore_errors: bool = False) -> None:
+    """Remove a run's own folder; a symbolic link is unlinked, never followed."""
+    if path.is_symlink():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path, ignore_errors=ignore_errors)
+
+
 def _replace_folder(source: Path, target: Path) -> None:
-    """Move ``source`` to ``target``, replacing an older run folder in two renames."""
+    """Move ``source`` to ``target``, replacing an older run folder in two renames.
+
+    Both must be entries of the same folder (the reports folder): nothing else is
+    ever renamed or removed.
+    """
+    if source.resolve().parent != target.parent.resolve() or target.name in ("", ".", ".."):
+        raise ReportError(f"{target}: refusing to replace a folder outside the reports "
+                          f"folder {source.resolve().parent}")
     old = None
-    if target.exists():
+    if target.exists() or target.is_symlink():
         old = target.with_name(f".{target.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
+        _remove_tree(old)
         os.replace(target, old)
     os.replace(source, target)
     if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        _remove_tree(old, ignore_errors=True)
 
 
 def _crashed(spec: RunSpec, reports_dir: Path, error: BaseException) -> dict:
     """Record a run whose worker died (the notebook never reported back) as failed."""
+    target = run_folder(reports_dir, spec.name)
     for leftover in reports_dir.glob(f".{spec.name}.*"):
         if re.fullmatch(re.escape(f".{spec.name}.") + r"[a-z0-9_]{8}", leftover.name):
-            shutil.rmtree(leftover, ignore_errors=True)  # the dead worker's temporary folder
+            _remove_tree(leftover, ignore_errors=True)  # the dead worker's temporary folder
     manifest = {"manifest_version": MANIFEST_VERSION, "name": spec.name, "title": spec.title,
                 "notebook": spec.notebook, "parameters": spec.parameters, "inputs": {},
                 "package_version": research.__version__, "started": None,
                 "finished": _now(), "duration_seconds": None, "status": "failed",
                 "error": _failure(error), "outputs": ["manifest.json"]}
     work = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=reports_dir))
-    write_text_atomic(work / "manifest.json", _dumps(manifest))
-    _replace_folder(work, reports_dir / spec.name)
+    _publish(work, target, manifest)
     return manifest
 
 
