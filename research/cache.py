@@ -13,7 +13,11 @@ as downloaded) and ``<cache_dir>/<source>/<key>.json`` its record:
 | ``retrieved`` | UTC time of the download, ISO 8601 |
 | ``sha256``, ``bytes`` | hash and size of the payload |
 | ``rows`` | records the payload holds, as counted by the loader |
-| ``payload`` | the payload's file name |
+| ``payload`` | the payload's file name (``<key>.payload<suffix>``) |
+
+Records are not trusted (a cache folder may come from someone else): the payload's
+path is always derived from the key, never taken from the record; a record naming
+any other payload is a bad entry.
 
 Both files are written atomically, payload first, so a record always describes a
 complete payload. On read the size, the SHA-256 and the parse are checked; an
@@ -129,14 +133,37 @@ class Cache:
             return None
         return record if isinstance(record, dict) else None
 
-    def check(self, record_path: Path) -> tuple[dict | None, Path | None, str | None]:
-        """Record, payload path and the problem found (``None`` when the entry is sound)."""
+    def check(self, record_path: Path, suffix: str | None = None
+              ) -> tuple[dict | None, Path | None, str | None]:
+        """Record, payload path and the problem found (``None`` when the entry is sound).
+
+        The payload path is derived from the record's file name (the key) and
+        ``suffix``; without ``suffix``, the record's ``payload`` name must be
+        ``<key>.payload`` plus a suffix of letters and digits. It is never a path the
+        record chose.
+        """
         if not record_path.exists():
             return None, None, "no record"
         record = self.read_record(record_path)
         if record is None or not isinstance(record.get("payload"), str):
             return record, None, "record is not valid JSON or lacks the payload name"
-        payload = record_path.parent / record["payload"]
+        key = record_path.name.removesuffix(".json")
+        if suffix is None:
+            own = re.fullmatch(re.escape(f"{key}.payload") + r"((?:\.[A-Za-z0-9]{1,16}){0,3})",
+                               record["payload"])
+            if own is None:
+                return record, None, (f"record field 'payload' = {record['payload']!r} is "
+                                      f"not the payload of key {key}")
+            suffix = own.group(1)
+        payload = record_path.parent / f"{key}.payload{suffix}"
+        if record["payload"] != payload.name:
+            return record, payload, (f"record field 'payload' = {record['payload']!r} is not "
+                                     f"the payload of key {key} ({payload.name})")
+        if record.get("key", key) != key:
+            return record, payload, (f"record field 'key' = {record.get('key')!r} does not "
+                                     f"match its file name {record_path.name}")
+        if payload.is_symlink():
+            return record, payload, "payload is a symbolic link, not a cached file"
         if not payload.is_file():
             return record, payload, "payload file is missing"
         size = payload.stat().st_size
@@ -151,8 +178,8 @@ class Cache:
         """Warn about a bad entry and delete its files."""
         warnings.warn(f"cache entry {record_path}: {problem}; deleted, it will be fetched "
                       "again", CacheWarning, stacklevel=3)
-        for path in (payload, record_path):
-            if path is not None and path.exists():
+        for path in (payload, record_path):  # both inside the cache, named by the key
+            if path is not None and (path.exists() or path.is_symlink()):
                 path.unlink()
 
     def read(self, source: str, key: str, suffix: str,
@@ -161,7 +188,7 @@ class Cache:
         _, record_path = self.paths(source, key, suffix)
         if not record_path.exists():
             return None
-        record, payload, problem = self.check(record_path)
+        record, payload, problem = self.check(record_path, suffix)
         if problem is None:
             try:
                 return parse(payload.read_bytes()), record  # type: ignore[union-attr]

@@ -98,7 +98,9 @@ def html_to_pdf(html_path: Path, out: Path, timeout: float = 180) -> Path:
 def report_pdf(name: str, reports_dir: Path | None = None, out: Path | None = None,
                timeout: float = 180) -> Path:
     """Export run ``name``'s HTML report to A4 PDF (default ``reports/<name>/<name>.pdf``)."""
-    folder = Path(reports_dir or config.reports_dir()) / name
+    from research.report.runner import run_folder
+
+    folder = run_folder(Path(reports_dir or config.reports_dir()), name)
     if not folder.is_dir():
         raise ReportError(f"{folder}: no report run called {name!r}; "
                           f"run it first (research report run --only {name})")
