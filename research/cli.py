@@ -27,12 +27,23 @@ app.add_typer(user_app, name="user")
 console = Console(stderr=True)
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: the installed package version (package metadata), then exit."""
+    if value:
+        from research import __version__
+
+        typer.echo(f"research {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
     user_dir: Path = typer.Option(
         None, "--user-dir", envvar="RESEARCH_USER_DIR", file_okay=False,
         help="folder of your own events and baskets (YAML/TOML), merged into the registry; "
              "sets RESEARCH_USER_DIR for this command and the notebooks it runs"),
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="print the toolkit version and exit"),
 ) -> None:
     """Export controls on dual-use goods: data, estimates and reports."""
     if user_dir is not None:
@@ -77,12 +88,23 @@ def data_build(
 
 
 @data_app.command("list")
-def data_list() -> None:
-    """List the bundled datasets with publisher, vintage and licence."""
+def data_list(
+    wide: bool = typer.Option(False, "--wide", help="every column (file, title, publisher, "
+                              "vintage, licence, citation, rebuild, notes), nothing cut"),
+    json: bool = typer.Option(False, "--json", help="print JSON records instead of a table"),
+) -> None:
+    """List the registered datasets with publisher, vintage and licence (80 columns)."""
     from research import datasets
 
-    table = datasets.sources_table()[["name", "file", "publisher", "vintage", "licence"]]
-    typer.echo(table.to_string(index=False))
+    table = datasets.sources_table()
+    if json:
+        _echo_json(_json_records(table))
+        return
+    columns = list(table.columns) if wide else ["name", "publisher", "vintage", "licence"]
+    rows = [[_cell(value) for value in row] for row in table[columns].itertuples(index=False)]
+    typer.echo(text_table(columns, rows, wide=wide))
+    if not wide:
+        typer.echo("--wide for files, titles, citations and notes; data/SOURCES.md in full")
 
 
 @data_app.command("read")
@@ -570,6 +592,324 @@ def update_command(
     if summary.failed:
         console.print(f"[red]failed runs:[/] {', '.join(summary.failed)}")
         raise typer.Exit(code=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Listings: events, baskets (and `data list`) as plain text tables that fit 80 columns.
+
+events_app = typer.Typer(help="Export-control events of the registry (bundled and yours).",
+                         no_args_is_help=True)
+app.add_typer(events_app, name="events")
+baskets_app = typer.Typer(help="HS6 baskets of the registry (bundled and yours).",
+                          no_args_is_help=True)
+app.add_typer(baskets_app, name="baskets")
+
+SCREEN_WIDTH = 80
+MISSING_TEXT = "–"  # what a missing value prints as (never "nan" or "None")
+ELLIPSIS = "…"
+JSON_OPTION = typer.Option(False, "--json", help="print JSON records instead of a table")
+WIDE_OPTION = typer.Option(False, "--wide", help="every column, nothing truncated (lines "
+                                                 "may be wider than 80 columns)")
+
+
+def _cell(value: object) -> str:
+    """A value as terminal text: dates ``YYYY-MM-DD``, booleans yes/no, missing ``–``."""
+    import pandas as pd
+
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return MISSING_TEXT
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "yes" if value else "no"
+    text = " ".join(str(value).split())
+    return text or MISSING_TEXT
+
+
+def _listed(value: object) -> str:
+    """A ';'-separated registry cell (targets, baskets, codes) as ``a, b, c``."""
+    text = _cell(value)
+    return text if text == MISSING_TEXT else ", ".join(
+        part.strip() for part in text.split(";") if part.strip())
+
+
+def _clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal cells, ending in an ellipsis when cut."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    kept = text
+    while kept and cell_len(kept) > width - 1:
+        kept = kept[:-1]
+    return kept.rstrip() + ELLIPSIS
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    from rich.cells import cell_len
+
+    space = " " * max(0, width - cell_len(text))
+    return space + text if right else text + space
+
+
+def text_table(header: list[str], rows: list[list[str]], *, wide: bool = False,
+               right: tuple[int, ...] = (), keep: tuple[int, ...] = (0,),
+               width: int = SCREEN_WIDTH) -> str:
+    """Rows of text cells as a plain table: a header, a rule, one line per row.
+
+    Parameters
+    ----------
+    header : column titles.
+    rows : cells as text (see :func:`_cell`).
+    wide : keep every cell whole; otherwise the widest columns are narrowed, cells
+        cut with an ellipsis, until each line fits ``width`` terminal cells.
+    right : positions of right-aligned (numeric) columns.
+    keep : positions of columns never cut (ids: the first column by default).
+    width : the line width to fit, 80 by default.
+
+    Returns
+    -------
+    str
+        The table, lines joined by newlines, without trailing spaces.
+    """
+    from rich.cells import cell_len
+
+    gap = 2
+    widths = [max([cell_len(h)] + [cell_len(r[i]) for r in rows]) for i, h in enumerate(header)]
+    if not wide:
+        floor = [min(w, max(cell_len(h), 6)) for w, h in zip(widths, header, strict=True)]
+        while sum(widths) + gap * (len(widths) - 1) > width:
+            narrowable = [i for i, w in enumerate(widths) if w > floor[i] and i not in keep]
+            if not narrowable:
+                break
+            widest = max(narrowable, key=lambda i: widths[i])
+            widths[widest] -= 1
+
+    def line(cells: list[str]) -> str:
+        fitted = [_pad(cell if wide else _clip(cell, w), w, i in right)
+                  for i, (cell, w) in enumerate(zip(cells, widths, strict=True))]
+        return (" " * gap).join(fitted).rstrip()
+
+    rule = (" " * gap).join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(r) for r in rows)])
+
+
+def _fields(pairs: list[tuple[str, str]], width: int = SCREEN_WIDTH) -> str:
+    """``label  value`` lines, values wrapped to ``width``; web addresses are never cut."""
+    import textwrap
+
+    label_width = max(len(label) for label, _ in pairs) + 2
+    lines = []
+    for label, value in pairs:
+        if value.startswith(("http://", "https://")):
+            # one address a line, whole (a cut address cannot be opened): the only lines
+            # that may pass the width
+            lines.append(label)
+            lines += [f"  {url}" for url in value.split()]
+            continue
+        wrapped = textwrap.wrap(value, width - label_width, break_on_hyphens=False) or [value]
+        lines.append(label.ljust(label_width) + wrapped[0])
+        lines += [" " * label_width + rest for rest in wrapped[1:]]
+    return "\n".join(lines)
+
+
+def _json_records(frame) -> list[dict]:
+    """Rows as JSON-ready dicts: dates ``YYYY-MM-DD``, missing values ``null``."""
+    import pandas as pd
+
+    def plain(value: object) -> object:
+        if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+            return None
+        if isinstance(value, pd.Timestamp):
+            return f"{value:%Y-%m-%d}"
+        return value.item() if hasattr(value, "item") else value
+
+    return [{key: plain(value) for key, value in record.items()}
+            for record in frame.to_dict("records")]
+
+
+def _echo_json(records: object) -> None:
+    import json
+
+    typer.echo(json.dumps(records, ensure_ascii=False))
+
+
+@events_app.command("list")
+def events_list(
+    event_type: list[str] = typer.Option(None, "--type", help="only this event type, "
+                                         "repeatable (ban, licensing, quota, ...)"),
+    target: str = typer.Option(None, "--target", help="only events naming this target: "
+                               "ISO3 code or country name; ALL for all-destination events"),
+    wide: bool = WIDE_OPTION,
+    json: bool = JSON_OPTION,
+) -> None:
+    """List the events: id, type, dates, targets and baskets (RESEARCH_USER_DIR included)."""
+    from research.countries import normalize
+    from research.reference.events import load_events
+
+    try:
+        events = load_events()
+        if event_type:
+            known = sorted(set(events["event_type"].dropna()))
+            unknown = sorted(set(event_type) - set(known))
+            if unknown:
+                raise ParameterError(f"unknown event type(s) {', '.join(unknown)}; "
+                                     f"known: {', '.join(known)}")
+            events = events[events["event_type"].isin(event_type)]
+        if target:
+            code = "ALL" if target.upper() == "ALL" else normalize(
+                [target], source="--target", field="target")[0]
+            named = events["targets"].fillna("").str.split(";")
+            events = events[named.map(lambda codes: code in codes)]
+    except ResearchError as error:
+        _fail(error)
+    if json:
+        _echo_json(_json_records(events))
+        return
+    header = ["id", "type", "announced", "effective", "targets", "baskets"]
+    if wide:
+        header += ["end", "authority", "instrument", "measure"]
+    rows = []
+    for event in events.itertuples(index=False):
+        row = [_cell(event.event_id), _cell(event.event_type), _cell(event.announced),
+               _cell(event.effective), _listed(event.targets), _listed(event.basket)]
+        if wide:
+            row += [_cell(event.end), _cell(event.authority), _cell(event.instrument_no),
+                    _cell(event.measure)]
+        rows.append(row)
+    typer.echo(text_table(header, rows, wide=wide))
+    typer.echo(f"{len(rows)} event(s); `research events show ID` for one in full")
+
+
+@events_app.command("show")
+def events_show(
+    event_id: str = typer.Argument(..., help="event id, e.g. B2, or one of yours"),
+    json: bool = JSON_OPTION,
+) -> None:
+    """One event in full: dates, instrument, targets, baskets, products, measure, sources."""
+    from research.reference.events import OVERLAY, get_event
+
+    try:
+        event = get_event(event_id)
+    except ResearchError as error:
+        _fail(error)
+    if json:
+        _echo_json(_json_records(event.to_frame().T)[0])
+        return
+    pairs = [(column, _listed(event[column]) if column in (
+        "targets", "basket", "customs_codes", "hs6") else _cell(event[column]))
+        for column in event.index if column != "source_urls"]
+    why = OVERLAY.get(event_id, {}).get("why")
+    if why:
+        pairs.append(("curation note", _cell(why)))
+    urls = _cell(event["source_urls"])
+    pairs.append(("source_urls", " ".join(urls.replace(";", " ").split())))
+    typer.echo(_fields(pairs))
+
+
+def _load_baskets():
+    from research import datasets
+
+    return datasets.load("hs_baskets")
+
+
+REVISIONS = ("hs2017", "hs2012", "hs2007")
+
+
+@baskets_app.command("list")
+def baskets_list(json: bool = JSON_OPTION) -> None:
+    """List the baskets: HS6 lines, mixed-scope lines, HS revision breaks, product group."""
+    import pandas as pd
+
+    from research.reference.baskets import bundled_basket_names
+
+    try:
+        lines = _load_baskets()
+    except ResearchError as error:
+        _fail(error)
+    bundled = set(bundled_basket_names())
+    broken = lines[list(REVISIONS)].ne("1:1").any(axis=1)
+    summary = pd.DataFrame({
+        "basket": lines["basket"], "hs6": lines["hs6"], "mixed": lines["mixed_scope"],
+        "broken": broken, "group": lines["product_group"]}).groupby("basket", sort=True).agg(
+        lines=("hs6", "size"), mixed_scope=("mixed", "sum"), hs_breaks=("broken", "sum"),
+        product_group=("group", lambda g: ", ".join(sorted(set(g.dropna()))) or None),
+        hs6=("hs6", lambda g: ";".join(g)))
+    summary["source"] = ["bundled" if name in bundled else "user" for name in summary.index]
+    summary = summary.reset_index()
+    if json:
+        records = _json_records(summary)
+        for record in records:
+            record["hs6"] = record["hs6"].split(";")
+        _echo_json(records)
+        return
+    header = ["basket", "lines", "mixed", "HS breaks", "monthly group", "source"]
+    rows = [[row.basket, str(row.lines), str(row.mixed_scope), str(row.hs_breaks),
+             _cell(row.product_group), row.source] for row in summary.itertuples(index=False)]
+    typer.echo(text_table(header, rows, right=(1, 2, 3)))
+    typer.echo("mixed: lines that also hold uncontrolled goods; HS breaks: lines not 1:1 "
+               "with HS2017,\nHS2012 or HS2007. `research baskets show NAME` for the lines.")
+
+
+@baskets_app.command("show")
+def baskets_show(
+    name: str = typer.Argument(..., help="basket name, e.g. graphite, or one of yours"),
+    wide: bool = WIDE_OPTION,
+    json: bool = JSON_OPTION,
+) -> None:
+    """One basket's HS6 lines with mixed-scope flags, HS revision links and notes."""
+    try:
+        lines = _load_baskets()
+        known = sorted(set(lines["basket"]))
+        if name not in known:
+            raise ParameterError(f"unknown basket {name!r}; known: {', '.join(known)}")
+    except ResearchError as error:
+        _fail(error)
+    basket = lines[lines["basket"].eq(name)]
+    if json:
+        _echo_json(_json_records(basket))
+        return
+    groups = ", ".join(sorted(set(basket["product_group"].dropna()))) or MISSING_TEXT
+    typer.echo(f"basket {name}: {len(basket)} HS6 line(s), "
+               f"{int(basket['mixed_scope'].sum())} mixed-scope; monthly group: {groups}")
+    header = ["HS6", "mixed", "HS2022", "HS2017", "HS2012", "HS2007", "dual-use",
+              "description"]
+    if wide:
+        header += [f"{v.upper()} codes" for v in REVISIONS] + ["note"]
+    rows = []
+    for line in basket.itertuples(index=False):
+        row = [line.hs6, _cell(line.mixed_scope), _cell(line.in_hs2022),
+               *(_cell(getattr(line, v)) for v in REVISIONS),
+               _cell(line.in_dual_use_catalogue), _cell(line.description)]
+        if wide:
+            row += [_listed(getattr(line, f"{v}_codes")) for v in REVISIONS]
+            row.append(_cell(line.note))
+        rows.append(row)
+    typer.echo(text_table(header, rows, wide=wide))
+    typer.echo("mixed: the line also holds uncontrolled goods; HS2017..HS2007: UN "
+               "correlation of\nthe HS2022 line (1:1, n:1, 1:n, n:n; absent: not an HS2022 "
+               "line); dual-use: in\nthe 2026 catalogue's export lines.")
+    if wide:
+        return
+    breaks = basket[basket[list(REVISIONS)].ne("1:1").any(axis=1)]
+    if not breaks.empty:
+        typer.echo("\nHS revisions (lines not 1:1)")
+        typer.echo(_fields([(line.hs6, "; ".join(
+            f"{v.upper()} {getattr(line, v)} {_listed(getattr(line, f'{v}_codes'))}"
+            for v in REVISIONS)) for line in breaks.itertuples(index=False)]))
+    notes: dict[str, list[str]] = {}
+    for line in basket.itertuples(index=False):
+        notes.setdefault(_cell(line.note), []).append(line.hs6)
+    typer.echo("\nnotes")
+    pairs = []
+    for note, codes in notes.items():
+        if len(codes) <= 2:
+            pairs.append((", ".join(codes), note))
+        else:
+            label = "all lines" if len(codes) == len(basket) else f"{len(codes)} lines"
+            pairs.append((label, note if label == "all lines" else
+                          f"({', '.join(codes)}) {note}"))
+    typer.echo(_fields(pairs))
 
 
 if __name__ == "__main__":  # pragma: no cover
