@@ -78,6 +78,63 @@ def real_growth(milex: pd.DataFrame, base: GrowthBase = "constant_usd") -> pd.Da
                          "growth_pct": growth, "basis": basis})
 
 
+def real_growth_table(milex: pd.DataFrame, countries: Iterable[str], first_year: int,
+                      last_year: int, base: GrowthBase = "constant_usd") -> pd.DataFrame:
+    """Year-on-year growth for chosen countries and years, one row per country and year.
+
+    growth_pct(t) = 100 * (value(t) / value(t-1) - 1) from :func:`real_growth`; the
+    growth of ``first_year`` uses ``first_year - 1`` when the table holds it. Countries
+    keep the order given, so :func:`growth_by_year` lays them out in that order.
+
+    Parameters
+    ----------
+    milex : the ``sipri_milex`` table.
+    countries : ISO3 codes or names.
+    first_year, last_year : the years to keep (inclusive).
+    base : the measure whose growth is taken; ``constant_usd`` (default) gives real growth.
+
+    Returns
+    -------
+    iso3, country, year, value (the base measure), growth_pct, basis, missing_marker
+    (SIPRI's marker where this year's value is missing).
+    """
+    if first_year > last_year:
+        raise ParameterError(f"first_year={first_year} is after last_year={last_year}")
+    wanted = []
+    for country in countries:
+        code = to_iso3(country)
+        if code is None:
+            raise ParameterError(f"unknown country {country!r}")
+        wanted.append(code)
+    growth = real_growth(milex[milex["iso3"].isin(wanted)], base)
+    markers = _measure(milex, base)[["iso3", "year", "missing_marker"]]
+    growth = growth.merge(markers, on=["iso3", "year"], how="left")
+    growth = growth[growth["year"].between(first_year, last_year)]
+    order = {code: position for position, code in enumerate(dict.fromkeys(wanted))}
+    growth = growth.assign(_order=growth["iso3"].map(order))
+    growth = growth.sort_values(["_order", "year"], kind="mergesort")
+    return growth.drop(columns="_order").reset_index(drop=True)
+
+
+def growth_by_year(growth: pd.DataFrame) -> pd.DataFrame:
+    """The growth table laid out for reading: one row per year, one column per country.
+
+    Parameters
+    ----------
+    growth : the output of :func:`real_growth_table` (or :func:`real_growth`).
+
+    Returns
+    -------
+    year, then one column of ``growth_pct`` (percent) per country name, in the order the
+    countries first appear in ``growth``. A missing value stays NaN.
+    """
+    names = list(dict.fromkeys(growth["country"]))
+    wide = growth.pivot(index="year", columns="country", values="growth_pct")
+    wide = wide.reindex(columns=names)
+    wide.columns.name = None
+    return wide.reset_index()
+
+
 def per_capita(milex: pd.DataFrame) -> pd.DataFrame:
     """Military expenditure per person, current US$, as SIPRI publishes it.
 
@@ -166,7 +223,10 @@ def japan_budget_path(budget: pd.DataFrame, milex: pd.DataFrame, fx: pd.DataFram
 
     Returns
     -------
-    fiscal_year, budget_jpy, gdp_jpy, gdp_basis, share_of_gdp_pct, target_pct, gap_jpy.
+    fiscal_year, budget_jpy, gdp_jpy, gdp_basis, share_of_gdp_pct, target_pct, gap_jpy,
+    gdp_year (the calendar year of the observed GDP used; earlier than fiscal_year when
+    projected) and gdp_growth_assumed (the yearly rate of a projected year, NaN when GDP
+    is observed). :func:`gdp_assumption` puts the last two in words.
     """
     if not np.isfinite(gdp_growth) or gdp_growth <= -1:
         raise ParameterError(f"gdp_growth={gdp_growth!r} must be a finite rate above -1")
@@ -175,23 +235,87 @@ def japan_budget_path(budget: pd.DataFrame, milex: pd.DataFrame, fx: pd.DataFram
     rows = []
     for fiscal_year, amount in zip(budget["fiscal_year"], budget["amount_jpy"], strict=True):
         fiscal_year = int(fiscal_year)
+        gdp_year, growth = fiscal_year, np.nan
         if fiscal_year in observed.index:
             gdp_jpy = float(observed.at[fiscal_year, "gdp_jpy"])
             basis = f"{observed.at[fiscal_year, 'gdp_basis']}, CY{fiscal_year}"
         elif fiscal_year > last_year:
+            gdp_year, growth = last_year, float(gdp_growth)
             gdp_jpy = float(observed.at[last_year, "gdp_jpy"]
                             * (1.0 + gdp_growth) ** (fiscal_year - last_year))
             basis = (f"projected: {observed.at[last_year, 'gdp_basis']}, CY{last_year}, "
                      f"grown {100 * gdp_growth:g}% a year (assumption)")
         else:
-            gdp_jpy, basis = np.nan, "no GDP for this year"
+            gdp_jpy, basis, gdp_year = np.nan, "no GDP for this year", -1
         rows.append({"fiscal_year": fiscal_year, "budget_jpy": float(amount), "gdp_jpy": gdp_jpy,
-                     "gdp_basis": basis})
-    path = pd.DataFrame(rows, columns=["fiscal_year", "budget_jpy", "gdp_jpy", "gdp_basis"])
+                     "gdp_basis": basis, "gdp_year": gdp_year, "gdp_growth_assumed": growth})
+    path = pd.DataFrame(rows, columns=["fiscal_year", "budget_jpy", "gdp_jpy", "gdp_basis",
+                                       "gdp_year", "gdp_growth_assumed"])
     path["share_of_gdp_pct"] = 100.0 * path["budget_jpy"] / path["gdp_jpy"]
     path["target_pct"] = TARGET_PCT
     path["gap_jpy"] = TARGET_PCT / 100.0 * path["gdp_jpy"] - path["budget_jpy"]
-    return path.astype({"fiscal_year": "int64"}).sort_values("fiscal_year").reset_index(drop=True)
+    path["gdp_year"] = path["gdp_year"].astype("Int64").where(path["gdp_year"].ge(0))
+    columns = ["fiscal_year", "budget_jpy", "gdp_jpy", "gdp_basis", "share_of_gdp_pct",
+               "target_pct", "gap_jpy", "gdp_year", "gdp_growth_assumed"]
+    path = path.astype({"fiscal_year": "int64"})[columns]
+    return path.sort_values("fiscal_year").reset_index(drop=True)
+
+
+def gdp_assumption(path: pd.DataFrame, fiscal_year: int) -> str:
+    """The GDP behind one fiscal year's share of GDP, in a few words for a headline.
+
+    Parameters
+    ----------
+    path : the output of :func:`japan_budget_path`.
+    fiscal_year : the fiscal year whose denominator is described.
+
+    Returns
+    -------
+    ``"GDP observed, CY2024"``; ``"GDP held at its CY2024 level, 0% nominal growth
+    assumed"``; or ``"GDP = CY2024 grown 3% a year nominal, assumed"``.
+    """
+    rows = path[path["fiscal_year"].eq(fiscal_year)]
+    if rows.empty:
+        raise ParameterError(f"fiscal_year={fiscal_year} is not in the budget path; it has "
+                             f"{path['fiscal_year'].tolist()}")
+    row = rows.iloc[0]
+    if pd.isna(row["gdp_year"]):
+        return "no GDP for this year"
+    gdp_year, growth = int(row["gdp_year"]), row["gdp_growth_assumed"]
+    if gdp_year == fiscal_year or pd.isna(growth):
+        return f"GDP observed, CY{gdp_year}"
+    if growth == 0:
+        return f"GDP held at its CY{gdp_year} level, 0% nominal growth assumed"
+    return f"GDP = CY{gdp_year} grown {100 * growth:g}% a year nominal, assumed"
+
+
+def budget_share_sensitivity(budget: pd.DataFrame, milex: pd.DataFrame, fx: pd.DataFrame,
+                             fiscal_year: int, growth_rates: Iterable[float],
+                             gdp: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One fiscal year's budget share of GDP under several assumed nominal GDP growth rates.
+
+    Each row is :func:`japan_budget_path` with one ``gdp_growth``; only a projected year
+    depends on the rate (an observed year gives the same share on every row).
+
+    Returns
+    -------
+    fiscal_year, gdp_growth_pct (assumed, percent a year), gdp_jpy, share_of_gdp_pct,
+    gap_jpy, gdp_assumption (from :func:`gdp_assumption`).
+    """
+    rows = []
+    for rate in growth_rates:
+        path = japan_budget_path(budget, milex, fx, gdp, gdp_growth=float(rate))
+        chosen = path[path["fiscal_year"].eq(fiscal_year)]
+        if chosen.empty:
+            raise ParameterError(f"fiscal_year={fiscal_year} is not in the budget table; it "
+                                 f"has {path['fiscal_year'].tolist()}")
+        row = chosen.iloc[0]
+        rows.append({"fiscal_year": int(fiscal_year), "gdp_growth_pct": 100.0 * float(rate),
+                     "gdp_jpy": row["gdp_jpy"], "share_of_gdp_pct": row["share_of_gdp_pct"],
+                     "gap_jpy": row["gap_jpy"],
+                     "gdp_assumption": gdp_assumption(path, fiscal_year)})
+    return pd.DataFrame(rows, columns=["fiscal_year", "gdp_growth_pct", "gdp_jpy",
+                                       "share_of_gdp_pct", "gap_jpy", "gdp_assumption"])
 
 
 def compare_countries(milex: pd.DataFrame, countries: Iterable[str],
