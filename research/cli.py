@@ -104,7 +104,7 @@ def data_list(
     rows = [[_cell(value) for value in row] for row in table[columns].itertuples(index=False)]
     typer.echo(text_table(columns, rows, wide=wide))
     if not wide:
-        typer.echo("--wide for files, titles, citations and notes; data/SOURCES.md in full")
+        _note("--wide for files, titles, citations and notes; data/SOURCES.md in full")
 
 
 @data_app.command("read")
@@ -713,6 +713,13 @@ def _fields(pairs: list[tuple[str, str]], width: int = SCREEN_WIDTH) -> str:
     return "\n".join(lines)
 
 
+def _note(text: str, width: int = SCREEN_WIDTH) -> None:
+    """Print a sentence wrapped to ``width`` columns."""
+    import textwrap
+
+    typer.echo(textwrap.fill(text, width, break_on_hyphens=False))
+
+
 def _json_records(frame) -> list[dict]:
     """Rows as JSON-ready dicts: dates ``YYYY-MM-DD``, missing values ``null``."""
     import pandas as pd
@@ -778,7 +785,7 @@ def events_list(
                     _cell(event.measure)]
         rows.append(row)
     typer.echo(text_table(header, rows, wide=wide))
-    typer.echo(f"{len(rows)} event(s); `research events show ID` for one in full")
+    _note(f"{len(rows)} event(s); `research events show ID` for one in full")
 
 
 @events_app.command("show")
@@ -847,8 +854,8 @@ def baskets_list(json: bool = JSON_OPTION) -> None:
     rows = [[row.basket, str(row.lines), str(row.mixed_scope), str(row.hs_breaks),
              _cell(row.product_group), row.source] for row in summary.itertuples(index=False)]
     typer.echo(text_table(header, rows, right=(1, 2, 3)))
-    typer.echo("mixed: lines that also hold uncontrolled goods; HS breaks: lines not 1:1 "
-               "with HS2017,\nHS2012 or HS2007. `research baskets show NAME` for the lines.")
+    _note("mixed: lines that also hold uncontrolled goods; HS breaks: lines not 1:1 with "
+          "HS2017, HS2012 or HS2007. `research baskets show NAME` for the lines.")
 
 
 @baskets_app.command("show")
@@ -870,8 +877,8 @@ def baskets_show(
         _echo_json(_json_records(basket))
         return
     groups = ", ".join(sorted(set(basket["product_group"].dropna()))) or MISSING_TEXT
-    typer.echo(f"basket {name}: {len(basket)} HS6 line(s), "
-               f"{int(basket['mixed_scope'].sum())} mixed-scope; monthly group: {groups}")
+    _note(f"basket {name}: {len(basket)} HS6 line(s), "
+          f"{int(basket['mixed_scope'].sum())} mixed-scope; monthly group: {groups}")
     header = ["HS6", "mixed", "HS2022", "HS2017", "HS2012", "HS2007", "dual-use",
               "description"]
     if wide:
@@ -886,9 +893,9 @@ def baskets_show(
             row.append(_cell(line.note))
         rows.append(row)
     typer.echo(text_table(header, rows, wide=wide))
-    typer.echo("mixed: the line also holds uncontrolled goods; HS2017..HS2007: UN "
-               "correlation of\nthe HS2022 line (1:1, n:1, 1:n, n:n; absent: not an HS2022 "
-               "line); dual-use: in\nthe 2026 catalogue's export lines.")
+    _note("mixed: the line also holds uncontrolled goods; HS2017..HS2007: UN correlation "
+          "of the HS2022 line (1:1, n:1, 1:n, n:n; absent: not an HS2022 line); dual-use: "
+          "in the 2026 catalogue's export lines.")
     if wide:
         return
     breaks = basket[basket[list(REVISIONS)].ne("1:1").any(axis=1)]
