@@ -432,16 +432,27 @@ def design_series(design: BanDesign) -> pd.DataFrame:
 
 
 def event_summary(event: pd.Series) -> str:
-    """A short markdown description of a registry event."""
+    """A short markdown description of a registry event.
+
+    Every field is escaped (:func:`research.markup.escape_markdown`: a user's event
+    text shows literally, never as markup) and only plain http/https source addresses
+    become links.
+    """
+    from research.markup import escape_markdown, markdown_link
+
     def day(value) -> str:
         return "–" if pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d}"
 
-    lines = [f"**{event['event_id']}**: {event['measure']}", "",
+    def text(value) -> str:
+        return "–" if value is None or (not isinstance(value, str) and pd.isna(value)) \
+            or value == "" else escape_markdown(value)
+
+    lines = [f"**{text(event['event_id'])}**: {text(event['measure'])}", "",
              f"- Announced {day(event['announced'])}, effective {day(event['effective'])}, "
              f"ended or suspended {day(event['end'])}",
-             f"- Authority: {event['authority'] or '–'}; instrument: "
-             f"{event['instrument_no'] or '–'}; type: {event['event_type']}",
-             f"- Targets: {event['targets'] or '–'}; baskets: {event['basket'] or '–'}",
-             "- Sources: " + ", ".join(f"<{u}>" for u in str(event["source_urls"]).split(";")
-                                       if u)]
+             f"- Authority: {text(event['authority'])}; instrument: "
+             f"{text(event['instrument_no'])}; type: {text(event['event_type'])}",
+             f"- Targets: {text(event['targets'])}; baskets: {text(event['basket'])}",
+             "- Sources: " + ", ".join(markdown_link(u)
+                                       for u in str(event["source_urls"]).split(";") if u)]
     return "\n".join(lines)
