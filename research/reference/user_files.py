@@ -75,6 +75,7 @@ import yaml
 from research import config, datasets
 from research.countries import to_iso3
 from research.errors import DataNotFoundError, UserFileError
+from research.markup import url_problem
 
 SUFFIXES = (".yaml", ".yml", ".toml")
 TOP_LEVEL = ("events", "baskets")
@@ -86,7 +87,8 @@ BASKET_FIELDS = ("name", "lines", "product_group", "note")
 LINE_FIELDS = ("hs6", "mixed_scope", "note")
 BASKET_NAME = r"[a-z][a-z0-9_]{0,39}"
 DATE_TEXT = r"\d{4}-\d{2}-\d{2}"
-URL = r"https?://\S+"
+# source_urls are checked by research.markup.url_problem: http/https, a host, no quotes,
+# angle brackets or whitespace (the address is shown as a link in reports)
 
 Where = tuple[str | int, ...]
 
@@ -520,9 +522,10 @@ def _event_row(doc: _Document, index: int, record: Any, ref: _Reference,
     urls = []
     for at, url in _items(doc, where + ("source_urls",), record.get("source_urls"),
                           "source_urls"):
-        if not re.fullmatch(URL, url):
-            doc.fail(at, "a page address starts with http:// or https://",
-                     field="source_urls", value=url)
+        problem = url_problem(url)
+        if problem is not None:
+            doc.fail(at, f"a page address is a plain http:// or https:// address; this one "
+                     f"{problem}", field="source_urls", value=url)
         urls.append(url)
 
     day = {k: None if v is None else f"{v:%Y-%m-%d}" for k, v in dates.items()}
