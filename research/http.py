@@ -2,7 +2,14 @@
 
 A :class:`Transport` is any callable taking a :class:`Request` and returning a
 :class:`Response` (status, headers, body bytes). :class:`UrllibTransport` is the
-default, on the standard library, with a timeout. Tests pass a fake transport.
+default, on the standard library. Tests pass a fake transport.
+
+Three limits keep a silent server from hanging a pull: a connect timeout (no TCP or
+TLS connection within it), a read timeout (no byte within it once connected) and a
+total deadline over every attempt and wait of one :func:`fetch`. Each retry prints
+one line to stderr (``retry 1/4 in 1 s: no answer within 30 s from host``), and the
+final :class:`~research.errors.FetchError` says what happened: "no answer within
+30 s" when no server answered, the server's message only when one did.
 
 :func:`fetch` retries only what can succeed on a second try: HTTP 429 (honouring
 ``Retry-After`` in seconds or as an HTTP date), the transient server errors
@@ -16,8 +23,11 @@ injectable so that tests never wait.
 from __future__ import annotations
 
 import email.utils
+import functools
+import http.client
 import json
 import re
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -32,6 +42,10 @@ from research.errors import FetchError, ParameterError
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "research-toolkit (export controls on dual-use goods)"
 MESSAGE_LIMIT = 500  # characters of a server message kept in an error
+CONNECT_TIMEOUT = 10.0  # seconds to open a connection (TCP and TLS)
+READ_TIMEOUT = 30.0  # seconds without a byte from a connected server
+TOTAL_DEADLINE = 600.0  # seconds for all attempts and waits of one fetch
+CHUNK = 1 << 16  # bytes read at a time, so the deadline is checked while a body trickles
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,14 @@ class Request:
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     method: str = "GET"
-    timeout: float = 60.0
+    timeout: float = READ_TIMEOUT  # read timeout: seconds without a byte from the server
+    connect_timeout: float = CONNECT_TIMEOUT
+    deadline: float | None = None  # seconds this attempt may take in all (None: no limit)
+
+    @property
+    def host(self) -> str:
+        """The host (and port) the request goes to, for messages."""
+        return urllib.parse.urlsplit(self.url).netloc or self.url
 
 
 @dataclass(frozen=True)
@@ -73,31 +94,119 @@ class Transport(Protocol):
     def __call__(self, request: Request) -> Response: ...  # pragma: no cover - a protocol
 
 
+class ConnectTimeout(TimeoutError):
+    """No connection to the server within the connect timeout."""
+
+
+class ReadTimeout(TimeoutError):
+    """Connected, but the server sent nothing within the read timeout (or the attempt's
+    deadline passed while its answer trickled in)."""
+
+
+def _timed(base: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+    """``base`` whose ``connect`` uses the connect timeout, then sets the read timeout."""
+
+    class Timed(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, read_timeout: float, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self.read_timeout = read_timeout
+
+        def connect(self) -> None:
+            try:
+                super().connect()
+            except TimeoutError as error:
+                raise ConnectTimeout(f"no connection within {self.timeout:g} s to "
+                                     f"{self.host}") from error
+            self.sock.settimeout(self.read_timeout)
+
+    return Timed
+
+
+_TimedHTTP = _timed(http.client.HTTPConnection)
+_TimedHTTPS = _timed(http.client.HTTPSConnection)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, read_timeout: float) -> None:
+        super().__init__()
+        self.read_timeout = read_timeout
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_TimedHTTP, read_timeout=self.read_timeout), req)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, read_timeout: float) -> None:
+        super().__init__()
+        self.read_timeout = read_timeout
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_TimedHTTPS, read_timeout=self.read_timeout),
+                            req, context=self._context)
+
+
+def _read_body(handle: object, request: Request, read_timeout: float, started: float) -> bytes:
+    """The whole body, read in chunks so that the attempt's deadline holds."""
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = handle.read(CHUNK)  # type: ignore[attr-defined]
+        except TimeoutError as error:
+            raise ReadTimeout(f"no answer within {read_timeout:g} s from "
+                              f"{request.host}") from error
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        if request.deadline is not None and time.monotonic() - started > request.deadline:
+            raise ReadTimeout(f"the answer from {request.host} was still arriving after "
+                              f"{request.deadline:g} s")
+
+
 class UrllibTransport:
-    """The default transport on ``urllib.request``.
+    """The default transport on ``urllib.request`` (proxies and redirects as usual).
 
     HTTP error statuses come back as responses (not exceptions) so that
-    :func:`fetch` decides what to retry. A timeout raises ``TimeoutError``; a
+    :func:`fetch` decides what to retry. The connect and read timeouts of the request
+    apply separately (each cut to the attempt's ``deadline``); they raise
+    :class:`ConnectTimeout` and :class:`ReadTimeout` (both ``TimeoutError``). A
     connection that cannot be made raises :class:`~research.errors.FetchError`.
     """
 
     def __call__(self, request: Request) -> Response:
+        started = time.monotonic()
+        connect_timeout, read_timeout = request.connect_timeout, request.timeout
+        if request.deadline is not None:
+            connect_timeout = min(connect_timeout, request.deadline)
+            read_timeout = min(read_timeout, request.deadline)
+        opener = urllib.request.build_opener(_HTTPHandler(read_timeout),
+                                             _HTTPSHandler(read_timeout))
         headers = {"User-Agent": USER_AGENT, **dict(request.headers)}
         prepared = urllib.request.Request(request.url, headers=headers, method=request.method)
         try:
-            with urllib.request.urlopen(prepared, timeout=request.timeout) as handle:
-                return Response(handle.status, dict(handle.headers.items()), handle.read(),
+            with opener.open(prepared, timeout=connect_timeout) as handle:
+                body = _read_body(handle, request, read_timeout, started)
+                return Response(handle.status, dict(handle.headers.items()), body,
                                 handle.geturl())
         except urllib.error.HTTPError as error:
-            body = error.read() if error.fp is not None else b""
+            try:
+                body = _read_body(error, request, read_timeout, started) if error.fp else b""
+            except ReadTimeout:
+                body = b""
             return Response(error.code, dict(error.headers.items()) if error.headers else {},
                             body, request.url)
-        except TimeoutError as error:
-            raise TimeoutError(f"{request.url}: timed out after {request.timeout} s") from error
         except urllib.error.URLError as error:
-            if isinstance(error.reason, TimeoutError):
-                raise TimeoutError(f"{request.url}: timed out after {request.timeout} s") from error
-            raise FetchError(request.url, f"cannot connect: {error.reason}") from error
+            reason = error.reason
+            if isinstance(reason, ConnectTimeout | ReadTimeout):
+                raise reason from error
+            if isinstance(reason, TimeoutError):
+                raise ReadTimeout(f"no answer within {read_timeout:g} s from "
+                                  f"{request.host}") from error
+            raise FetchError(request.url, f"cannot connect: {reason}") from error
+        except (ConnectTimeout, ReadTimeout):
+            raise
+        except TimeoutError as error:  # a timeout while reading the status line or headers
+            raise ReadTimeout(f"no answer within {read_timeout:g} s from "
+                              f"{request.host}") from error
 
 
 @dataclass(frozen=True)
@@ -260,14 +369,20 @@ class FetchOptions:
     transport: Transport | None = None
     policy: RetryPolicy = DEFAULT_POLICY
     throttle: Throttle | None = None
-    timeout: float = 60.0
+    timeout: float = READ_TIMEOUT
     sleep: Callable[[float], None] = time.sleep
+    connect_timeout: float = CONNECT_TIMEOUT
+    deadline: float = TOTAL_DEADLINE
+    clock: Callable[[], float] = time.monotonic
+    on_retry: Callable[[int, int, float, str], None] | None = None
 
     def get(self, url: str, params: Mapping[str, object] | None = None,
             headers: Mapping[str, str] | None = None) -> Response:
         """:func:`fetch` with these options."""
         return fetch(url, params, headers, transport=self.transport, policy=self.policy,
-                     throttle=self.throttle, timeout=self.timeout, sleep=self.sleep)
+                     throttle=self.throttle, timeout=self.timeout, sleep=self.sleep,
+                     connect_timeout=self.connect_timeout, deadline=self.deadline,
+                     clock=self.clock, on_retry=self.on_retry or print_retry)
 
 
 def default_transport() -> Transport:
@@ -275,12 +390,19 @@ def default_transport() -> Transport:
     return UrllibTransport()
 
 
+def print_retry(retry: int, retries: int, wait: float, reason: str) -> None:
+    """The default ``on_retry``: one line on stderr, e.g. ``retry 2/4 in 2 s: HTTP 503 ...``."""
+    print(f"retry {retry}/{retries} in {wait:.0f} s: {reason}", file=sys.stderr, flush=True)
+
+
 def fetch(url: str, params: Mapping[str, object] | None = None,
           headers: Mapping[str, str] | None = None, *, transport: Transport | None = None,
           policy: RetryPolicy = DEFAULT_POLICY, throttle: Throttle | None = None,
-          timeout: float = 60.0, sleep: Callable[[float], None] = time.sleep,
+          timeout: float = READ_TIMEOUT, sleep: Callable[[float], None] = time.sleep,
           now: Callable[[], datetime] = lambda: datetime.now(UTC),
-          on_retry: Callable[[int, float, str], None] | None = None) -> Response:
+          on_retry: Callable[[int, int, float, str], None] | None = print_retry,
+          connect_timeout: float = CONNECT_TIMEOUT, deadline: float = TOTAL_DEADLINE,
+          clock: Callable[[], float] = time.monotonic) -> Response:
     """GET ``url`` (with ``params``), retrying 429, 500/502/503/504 and timeouts.
 
     Parameters
@@ -290,9 +412,14 @@ def fetch(url: str, params: Mapping[str, object] | None = None,
     transport : sends the request (default :class:`UrllibTransport`).
     policy : attempts and backoff.
     throttle : waited on before every attempt, retries included.
-    timeout : seconds per attempt.
+    timeout : read timeout: seconds without a byte from a connected server.
     sleep, now : injectable wait and wall clock (for ``Retry-After`` dates).
-    on_retry : called with (retry number, seconds to wait, reason) before each wait.
+    on_retry : called with (retry number, retries allowed, seconds to wait, reason)
+        before each wait; the default prints one line to stderr, ``None`` is silent.
+    connect_timeout : seconds to open a connection.
+    deadline : seconds for all attempts and waits together; an attempt gets what is
+        left, and a retry whose wait would pass it is not made.
+    clock : monotonic clock for the deadline (injectable for tests).
 
     Returns
     -------
@@ -301,22 +428,34 @@ def fetch(url: str, params: Mapping[str, object] | None = None,
     Raises
     ------
     FetchError
-        A non-retryable status (message from the server), or the attempts ran out.
+        A non-retryable status (message from the server), the attempts ran out, or
+        the deadline passed; a timeout says "no answer within N s", never "server said".
     """
     if policy.max_attempts < 1:
         raise ParameterError(f"max_attempts must be >= 1, got {policy.max_attempts}")
+    for name, seconds in (("timeout", timeout), ("connect_timeout", connect_timeout),
+                          ("deadline", deadline)):
+        if not seconds > 0:
+            raise ParameterError(f"{name} must be > 0 seconds, got {seconds}")
     full_url = build_url(url, params)
     transport = transport or default_transport()
-    request = Request(full_url, dict(headers or {}), timeout=timeout)
+    started = clock()
     attempt = 0
     while True:
         attempt += 1
         if throttle is not None:
             throttle.wait()
+        left = deadline - (clock() - started)
+        if left <= 0:
+            raise FetchError(full_url, f"no answer within the {deadline:g} s deadline",
+                             attempts=attempt - 1)
+        request = Request(full_url, dict(headers or {}), timeout=timeout,
+                          connect_timeout=connect_timeout, deadline=left)
         try:
             response = transport(request)
         except TimeoutError as error:
-            reason, status, message, asked = "timed out", None, str(error), None
+            reason = str(error) or f"no answer within {timeout:g} s from {request.host}"
+            status, message, asked = None, None, None
         else:
             if 200 <= response.status < 300:
                 return response
@@ -324,7 +463,7 @@ def fetch(url: str, params: Mapping[str, object] | None = None,
             if status not in RETRY_STATUSES:
                 raise FetchError(full_url, "request refused", status=status,
                                  server_message=message, attempts=attempt)
-            reason = f"HTTP {status}"
+            reason = f"HTTP {status} from {request.host}"
             asked = retry_after_seconds(response.header("Retry-After"), now())
         if attempt >= policy.max_attempts:
             raise FetchError(full_url, f"gave up ({reason})", status=status,
@@ -334,7 +473,11 @@ def fetch(url: str, params: Mapping[str, object] | None = None,
                              f"the {policy.max_retry_after:.0f} s allowed", status=status,
                              server_message=message, attempts=attempt)
         wait = asked if asked is not None else policy.backoff(attempt)
+        if clock() - started + wait >= deadline:
+            raise FetchError(full_url, f"gave up ({reason}); waiting {wait:.0f} s more would "
+                             f"pass the {deadline:g} s deadline", status=status,
+                             server_message=message, attempts=attempt)
         if on_retry is not None:
-            on_retry(attempt, wait, reason)
+            on_retry(attempt, policy.max_attempts - 1, wait, reason)
         if wait > 0:
             sleep(wait)

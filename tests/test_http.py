@@ -201,3 +201,133 @@ def test_urllib_transport_connection_refused() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(FetchError, match="cannot connect"):
         http.UrllibTransport()(Request(f"http://127.0.0.1:{port}/", timeout=2))
+
+
+# ---------------------------------------------------------------- silent servers
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, str]]:
+    """A loopback server that accepts connections and never answers: (url, host:port)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            held.append(connection)  # keep it open, say nothing
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    host = f"127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        yield f"http://{host}/data", host
+    finally:
+        stop.set()
+        thread.join(2)
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+def test_silent_server_read_timeout_retries_with_one_line_each_and_a_truthful_error(
+        silent_server: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    url, host = silent_server
+    policy = RetryPolicy(max_attempts=3, backoff_base=0.01)
+    with pytest.raises(FetchError) as caught:
+        fetch(url, timeout=0.2, connect_timeout=2, policy=policy)
+    message = str(caught.value)
+    assert f"no answer within 0.2 s from {host}" in message
+    assert "server said" not in message and caught.value.status is None
+    assert caught.value.server_message is None and caught.value.attempts == 3
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"retry 1/2 in 0 s: no answer within 0.2 s from {host}",
+                     f"retry 2/2 in 0 s: no answer within 0.2 s from {host}"]
+
+
+def test_total_deadline_cuts_the_read_timeout_and_stops_retrying(
+        silent_server: tuple[str, str]) -> None:
+    import time
+
+    url, host = silent_server
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"would pass the 0.4 s deadline") as caught:
+        fetch(url, timeout=30, deadline=0.4, policy=RetryPolicy(max_attempts=5),
+              on_retry=None)
+    # the 30 s read timeout is cut to the 0.4 s left; the 1 s backoff would pass it
+    assert time.monotonic() - started < 5
+    assert f"no answer within 0.4 s from {host}" in str(caught.value)
+    assert caught.value.attempts == 1
+
+
+def test_trickling_answer_stops_at_the_deadline() -> None:
+    import socket
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def trickle() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(4096)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000\r\n\r\n")
+            for _ in range(40):  # one byte every 0.05 s: never a read timeout
+                try:
+                    connection.sendall(b"x" * (1 << 16))
+                except OSError:
+                    return
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        request = Request(f"http://127.0.0.1:{listener.getsockname()[1]}/", timeout=1,
+                          deadline=0.3)
+        with pytest.raises(http.ReadTimeout, match="still arriving after 0.3 s"):
+            http.UrllibTransport()(request)
+    finally:
+        thread.join(3)
+        listener.close()
+
+
+def test_connect_timeout_is_its_own_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    seen: list[float] = []
+
+    def no_route(address: tuple, timeout: float, *args: object) -> socket.socket:
+        seen.append(timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", no_route)
+    with pytest.raises(http.ConnectTimeout, match=r"no connection within 0.5 s to "
+                                                  r"api.example.test"):
+        http.UrllibTransport()(Request("http://api.example.test/x", connect_timeout=0.5,
+                                       timeout=20))
+    assert seen == [0.5]  # the connect timeout, not the read timeout
+
+
+def test_timeout_retry_lines_from_the_fake_transport(capsys: pytest.CaptureFixture[str]) -> None:
+    transport = Script(http.ReadTimeout("no answer within 30 s from api.example.test"),
+                       Response(503, {}, b"busy"), ok())
+    fetch(URL, transport=transport, sleep=Sleeps())
+    assert capsys.readouterr().err.splitlines() == [
+        "retry 1/4 in 1 s: no answer within 30 s from api.example.test",
+        "retry 2/4 in 2 s: HTTP 503 from api.example.test"]
+
+
+@pytest.mark.parametrize("name", ["timeout", "connect_timeout", "deadline"])
+def test_non_positive_limits_are_refused(name: str) -> None:
+    with pytest.raises(ParameterError, match=name):
+        fetch(URL, transport=Script(ok()), **{name: 0})

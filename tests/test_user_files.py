@@ -331,3 +331,38 @@ def test_cli_check(tmp_path: Path, user_dir: Path) -> None:
     flat = "".join(result.output.split())  # rich wraps the message at the terminal width
     expected = line_of(YAML, "targets: [JPN]")
     assert f"{bad}:{expected}:field'targets':value'JPX'" in flat
+
+
+# ---------------------------------------------------------------- hostile files
+
+BILLION_LAUGHS = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True))
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("text", "line", "message"), [
+    (BILLION_LAUGHS, 2, "alias *a is not allowed"),  # 9**9 strings from ~550 bytes
+    ("events: &loop [*loop]\n", 1, "alias *loop is not allowed"),  # a cycle
+    ("events:\n  - &e {event_id: U_A}\n  - *e\n", 3, "alias *e is not allowed"),
+    ("events: " + "[" * 5000 + "]" * 5000 + "\n", 1, "nested deeper than 50 levels"),
+])
+def test_yaml_aliases_and_deep_nesting_are_refused(tmp_path: Path, text: str, line: int,
+                                                   message: str) -> None:
+    error = error_of(tmp_path, "bomb.yaml", text)
+    assert error.line == line and message in str(error)
+
+
+def test_deeply_nested_toml_is_refused(tmp_path: Path) -> None:
+    error = error_of(tmp_path, "deep.toml", "events = " + "[" * 5000 + "]" * 5000 + "\n")
+    assert "nested too deeply" in str(error)
+
+
+@pytest.mark.parametrize("day", ["1600-01-01", "9999-12-31", "1677-09-20", "2262-04-12"])
+def test_dates_outside_the_table_range_are_named(tmp_path: Path, day: str) -> None:
+    # pandas nanosecond timestamps hold 1677-09-21 .. 2262-04-11
+    text = YAML.replace("announced: 2026-02-24", f"announced: {day}")
+    error = error_of(tmp_path, "old.yaml", text)
+    assert error.field == "announced" and error.value == day
+    assert "outside the dates a table can hold" in str(error)
+    assert error.line == line_of(text, "announced:")

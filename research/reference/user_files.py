@@ -87,6 +87,7 @@ BASKET_FIELDS = ("name", "lines", "product_group", "note")
 LINE_FIELDS = ("hs6", "mixed_scope", "note")
 BASKET_NAME = r"[a-z][a-z0-9_]{0,39}"
 DATE_TEXT = r"\d{4}-\d{2}-\d{2}"
+MAX_YAML_DEPTH = 50  # levels of nesting; user files need four
 # source_urls are checked by research.markup.url_problem: http/https, a host, no quotes,
 # angle brackets or whitespace (the address is shown as a link in reports)
 
@@ -174,9 +175,37 @@ def _from_node(node: yaml.Node, where: Where, lines: dict[Where, int], path: Pat
     return node.value
 
 
+class _UserYamlLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses aliases (``*name``) and deep nesting.
+
+    Aliases are how a few hundred bytes expand to gigabytes (the "billion laughs")
+    or to a cycle (``a: &a [*a]``); user files never need them. Nesting beyond
+    :data:`MAX_YAML_DEPTH` would exhaust the recursion of the composer.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.composer.ComposerError(
+                None, None, f"alias *{event.anchor} is not allowed in user files: write the "
+                "value out in full", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def _read_yaml(path: Path, text: str) -> _Document:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_UserYamlLoader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise UserFileError(path, f"not valid YAML: {error.problem or error.context}",
@@ -203,6 +232,8 @@ def _from_toml(value: Any) -> Any:
 def _read_toml(path: Path, text: str) -> _Document:
     try:
         data = tomllib.loads(text)
+    except RecursionError as error:  # tomllib recurses once per level of nested arrays
+        raise UserFileError(path, "not valid TOML: nested too deeply") from error
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"line (\d+)", str(error))
         raise UserFileError(path, f"not valid TOML: {error}",
@@ -324,9 +355,13 @@ def _date(doc: _Document, where: Where, value: Any, field: str) -> pd.Timestamp 
     if not re.fullmatch(DATE_TEXT, text):
         doc.fail(where, "not a date: write YYYY-MM-DD", field=field, value=value)
     try:
-        return pd.Timestamp(datetime.date.fromisoformat(text))
+        day = datetime.date.fromisoformat(text)
     except ValueError as error:
         doc.fail(where, f"not a calendar date ({error})", field=field, value=value)
+    if not pd.Timestamp.min <= pd.Timestamp(day) <= pd.Timestamp.max:
+        doc.fail(where, f"outside the dates a table can hold ({pd.Timestamp.min:%Y-%m-%d} to "
+                 f"{pd.Timestamp.max:%Y-%m-%d})", field=field, value=value)
+    return pd.Timestamp(day)
 
 
 @dataclass(frozen=True)
