@@ -43,6 +43,7 @@ from research import datasets
 from research.countries import normalize
 from research.datasets import Dataset
 from research.errors import ParameterError, SourceFormatError
+from research.markup import url_problem
 from research.schemas import EVENTS, Column
 
 TIMELINE_FILE = "events/TIMELINE_NOTES.md"
@@ -299,6 +300,11 @@ def read_timeline(path: Path | str) -> pd.DataFrame:
             if not urls:
                 raise SourceFormatError(source, "no page address", field="pages",
                                         value=pages[:80], row=number + 1)
+            for url in urls:
+                problem = url_problem(url)
+                if problem is not None:
+                    raise SourceFormatError(source, f"not a plain http(s) address: it {problem}",
+                                            field="pages", value=url, row=number + 1)
             products_text = _none_if_empty(_plain(products))
             if products_text == "same":
                 products_text = previous_products
