@@ -29,7 +29,7 @@ test: $(VENV)/.installed-test $(VENV)/.installed-docs
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest
 
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --notebook-dir=.
 
 data: $(VENV)/.installed
 	$(BIN)/research data build --raw ../shared/data/raw

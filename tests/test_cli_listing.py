@@ -231,3 +231,14 @@ def test_text_table_cuts_only_in_the_narrow_view() -> None:
     assert narrow[2].endswith("…") and narrow[3].endswith("short")
     wide = text_table(["id", "text"], rows, wide=True).splitlines()
     assert wide[2].endswith("x" * 100)
+
+
+def test_readme_listing_commands_run() -> None:
+    # the README's Make-free listing commands, run as written (python -m research ...)
+    readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    commands = [line.split("#")[0].split()[3:] for line in readme.splitlines()
+                if line.startswith("python -m research ")
+                and line.split()[3:5] != ["report", "run"]]
+    assert len(commands) >= 6
+    for arguments in commands:
+        assert_fits(run(*arguments))
