@@ -31,6 +31,7 @@ import pandas as pd
 from research import config
 from research.errors import FetchError
 from research.files import write_text_atomic
+from research.markup import escape_markdown
 from research.refresh import UpdateResult, update_comtrade
 from research.report.regenerate import Decision, regenerate
 from research.report.runner import load_grid
@@ -173,7 +174,8 @@ def summary_markdown(summary: UpdateSummary) -> str:
         lines += ["", "## Headline estimates", "",
                   "| run | headline | before | after | change |", "|---|---|---|---|---|"]
         for row in summary.headline_changes.itertuples():
-            lines.append(f"| {row.name} | {row.label} | {_fmt(row.before)} | "
+            lines.append(f"| {escape_markdown(row.name)} | {escape_markdown(row.label)} | "
+                         f"{_fmt(row.before)} | "
                          f"{_fmt(row.after)} | {_fmt(row.change, signed=True)} |")
     return "\n".join(lines) + "\n"
 
