@@ -14,6 +14,7 @@ from research.countries import from_comtrade_code
 from research.errors import (
     DataNotFoundError,
     ParameterError,
+    SchemaError,
     SkippedDataWarning,
     SourceFormatError,
     UnknownCountryError,
@@ -183,6 +184,11 @@ def test_country_codes_file(hand: Path):
     ("t,i,j,k,v,q\n1850,156,392,280530,1,1\n", SourceFormatError, "t", "1850"),
     ("t,i,j,k,v,q\n2022,156,392,85x511,1,1\n", SourceFormatError, "k", "85x511"),
     ("t,i,j,k,v,q\n2022,156,392,280530,1,-2\n", SourceFormatError, "q", "-2"),
+    # NaN and infinities are not values: a NaN would become 0 in a sum
+    ("t,i,j,k,v,q\n2022,156,392,280530,nan,1\n", SourceFormatError, "v", "nan"),
+    ("t,i,j,k,v,q\n2022,156,392,280530,inf,1\n", SourceFormatError, "v", "inf"),
+    ("t,i,j,k,v,q\n2022,156,392,280530,1,NaN\n", SourceFormatError, "q", "NaN"),
+    ("t,i,j,k,v,q\n2022,156,392,280530,1,-inf\n", SourceFormatError, "q", "-inf"),
     ("t,i,j,k,v,q\n2022,999,392,280530,1,1\n2022,998,392,280530,1,1\n", UnknownCountryError,
      "i", [998, 999]),  # every unknown code is named
     ("t,i,j,k,v,q\n2022,156,392,280530,1,1\n2022,156,4", SourceFormatError, "(end of file)",
@@ -240,3 +246,24 @@ def test_product_codes_file(tmp_path: Path):
         with pytest.raises(SourceFormatError) as info:
             baci.read_product_codes(path)
         assert info.value.field == "description"
+
+
+def test_repeated_key_is_an_error_not_a_sum(tmp_path: Path):
+    # two rows for 2022, China (156) -> Japan (392), 280530: summing would give 3.5
+    path = tmp_path / "repeat.csv"
+    path.write_text("t,i,j,k,v,q\n2022,156,392,280530,1,1\n2022,156,392,280530,2.5,1\n")
+    with pytest.raises(SchemaError) as info:
+        baci.read_baci(path)
+    assert info.value.field == "t,i,j,k"
+    assert info.value.value == {"t": 2022, "i": 156, "j": 392, "k": "280530"}
+    assert "repeat.csv" in str(info.value)
+
+
+def test_quantity_is_kept_and_missing_stays_missing(tmp_path: Path):
+    # q in tons -> kg (x 1000); NA stays missing, never 0
+    path = tmp_path / "q.csv"
+    path.write_text("t,i,j,k,v,q\n2022,156,392,280530,1,2.5\n2022,156,392,284690,1,NA\n")
+    table = baci.read_baci(path).set_index("product")
+    assert table.loc["280530", "quantity"] == 2500.0
+    assert table.loc["280530", "quantity_unit"] == "kg"
+    assert pd.isna(table.loc["284690", "quantity"])

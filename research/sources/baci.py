@@ -59,6 +59,7 @@ from research.countries import from_comtrade_code, normalize, to_comtrade_code, 
 from research.errors import (
     DataNotFoundError,
     ParameterError,
+    SchemaError,
     SkippedDataWarning,
     SourceFormatError,
     UnknownCountryError,
@@ -69,6 +70,7 @@ from research.schemas import TRADE_FLOWS
 from research.sources.tabular import as_text
 
 COLUMNS = ("t", "i", "j", "k", "v", "q")
+KEY = ("t", "i", "j", "k")  # one row per year, exporter, importer and product
 COUNTRY_COLUMNS = ("country_code", "country_name", "country_iso2", "country_iso3")
 PRODUCT_COLUMNS = ("code", "description")
 SOURCE = "CEPII BACI"
@@ -234,7 +236,7 @@ def _rows_sql(paths: list[Path], headers: list[list[str]]) -> str:
     read = (f"read_csv({files}, header = true, columns = {columns}, delim = ',', "
             "quote = '\"', nullstr = ['', 'NA'], auto_detect = false, strict_mode = true, "
             "null_padding = false, filename = true)")
-    quantity = "TRY_CAST(q AS DOUBLE)"
+    quantity = "TRY_CAST(q AS DOUBLE)"  # 'nan' and 'inf' cast too: isfinite refuses them
     return f"""
         SELECT
           {_fail("t", "t BETWEEN 1900 AND 2100", "t")} AS t,
@@ -244,8 +246,8 @@ def _rows_sql(paths: list[Path], headers: list[list[str]]) -> str:
                WHEN regexp_full_match(k, '[0-9]{{4}}[A-Z]{{2}}') THEN k
                ELSE error('{_ERROR_TAG}' || filename || '|k|' || coalesce(k, '<missing>')
                           || '|END') END AS k,
-          {_fail("v", "v >= 0", "v")} AS v,
-          CASE WHEN {quantity} >= 0 THEN {quantity}
+          {_fail("v", "isfinite(v) AND v >= 0", "v")} AS v,
+          CASE WHEN isfinite({quantity}) AND {quantity} >= 0 THEN {quantity}
                WHEN q IS NULL OR trim(q) IN ('', 'NA') THEN NULL::DOUBLE
                ELSE error('{_ERROR_TAG}' || filename || '|q|' || q || '|END') END AS q
         FROM {read}"""
@@ -306,8 +308,8 @@ MESSAGES = {
     "i": "exporter code is not a whole number",
     "j": "importer code is not a whole number",
     "k": "HS6 product is neither a five- or six-digit number nor a code like 9999AA",
-    "v": "value (thousand USD) is not a non-negative number",
-    "q": "quantity (tons) is not a non-negative number, empty or NA",
+    "v": "value (thousand USD) is not a finite non-negative number",
+    "q": "quantity (tons) is not a finite non-negative number, empty or NA",
 }
 
 
@@ -402,7 +404,20 @@ def convert_to_parquet(csv_paths: Path | str | Iterable[Path | str], out_dir: Pa
 
 def _flows_frame(raw: pd.DataFrame, mapping: dict[int, str | None], source: str,
                  where: str) -> pd.DataFrame:
-    """Rows (i, j, k, t, v, q) -> trade_flows layout, summed per ISO3 pair, product, year."""
+    """Rows (i, j, k, t, v, q) -> trade_flows layout, summed per ISO3 pair, product, year.
+
+    Raises
+    ------
+    SchemaError
+        Two rows share (t, i, j, k): BACI has one row per year, exporter, importer and
+        product, so a repeat is a damaged file, never summed.
+    """
+    repeated = raw.duplicated(list(KEY), keep=False)
+    if repeated.any():
+        first = {key: _plain(value) for key, value in raw.loc[repeated, list(KEY)].iloc[0].items()}
+        raise SchemaError(where, f"{int(repeated.sum())} rows repeat a (t, i, j, k) key; BACI "
+                          "has one row per year, exporter, importer and product (not summed)",
+                          field="t,i,j,k", value=first)
     raw = raw.assign(exporter_iso3=raw["i"].map(mapping), importer_iso3=raw["j"].map(mapping))
     skipped = raw["exporter_iso3"].isna() | raw["importer_iso3"].isna()
     if skipped.any():
@@ -436,6 +451,11 @@ def _flows_frame(raw: pd.DataFrame, mapping: dict[int, str | None], source: str,
     if flows.empty:
         return flows
     return TRADE_FLOWS.validate(flows, source=where)
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value, for readable error messages."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def basket_panel(parquet_dir: Path | str, hs6_codes: Iterable, exporters: Iterable | None = None,
