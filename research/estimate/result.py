@@ -41,6 +41,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,79 @@ def tidy_row(term: str, estimate: float, std_error: float, n_obs: int, method: s
             "conf_low": float(estimate - z * std_error),
             "conf_high": float(estimate + z * std_error),
             "p_value": p_value, "n_obs": int(n_obs), "method": method}
+
+
+VERDICTS = ("supported", "fragile", "not identified")
+
+
+@dataclass(frozen=True)
+class Headline(Mapping):
+    """The one number a result leads with, and what a reader needs to quote it.
+
+    It reads like the dict older code expects (``headline["estimate"]``), so estimators
+    that still build a dict and those that build a ``Headline`` meet one contract.
+
+    Attributes
+    ----------
+    term : the tidy term the number comes from.
+    label : what the number is, in its units (e.g. "impact, months 1-3, % change").
+    estimate, conf_low, conf_high : the number and its interval, in ``scale`` units;
+        ``None`` where the data identify nothing.
+    p_value : two-sided, against no effect, or ``None``.
+    scale : ``"percent"`` or ``"log points"`` or another unit.
+    estimand : what is estimated, in words (the comparison and the sample).
+    interval_method : how the interval was made (e.g. "cluster-robust, t(37)").
+    n_placebo : placebo assignments of the randomization test, or ``None``.
+    profile : the event-time profile (``research.estimate.profile.Effect`` records as
+        dicts): anticipation, impact, persistence, cumulative.
+    months_to_recovery : first month from which flows stay within the recovery
+        threshold, or ``None``.
+    verdict : ``"supported"``, ``"fragile"`` or ``"not identified"`` (ban studies), or
+        ``None``.
+    verdict_reasons : the reasons, in words.
+    """
+
+    term: str
+    label: str
+    estimate: float | None
+    conf_low: float | None = None
+    conf_high: float | None = None
+    p_value: float | None = None
+    scale: str = "percent"
+    estimand: str = ""
+    interval_method: str = ""
+    n_placebo: int | None = None
+    profile: tuple[dict, ...] = ()
+    months_to_recovery: int | None = None
+    verdict: str | None = None
+    verdict_reasons: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.verdict is not None and self.verdict not in VERDICTS:
+            raise ValueError(f"verdict={self.verdict!r} is not one of {list(VERDICTS)}")
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.__dataclass_fields__:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__dataclass_fields__)
+
+    def __len__(self) -> int:
+        return len(self.__dataclass_fields__)
+
+    def record(self) -> dict[str, Any]:
+        """A JSON-ready dict: numbers as floats (``None`` for missing), tuples as lists."""
+        record: dict[str, Any] = {}
+        for key in self.__dataclass_fields__:
+            value = getattr(self, key)
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, (float, np.floating)):
+                value = float(value) if np.isfinite(value) else None
+            record[key] = value
+        return record
 
 
 @dataclass
@@ -119,7 +193,9 @@ class Result:
 
     def headline_record(self) -> dict[str, Any]:
         """The headline as a JSON-ready dict (for manifests and the index)."""
+        items = self.headline.record() if isinstance(self.headline, Headline) \
+            else self.headline
         record = {k: (float(v) if isinstance(v, np.floating) else v)
-                  for k, v in self.headline.items()}
+                  for k, v in items.items()}
         record["method"] = self.method
         return record
