@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+from research.errors import ParameterError
 
 
 @contextlib.contextmanager
@@ -64,3 +67,77 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# Spreadsheet programs run a cell that starts with one of these as a formula (CSV
+# injection, OWASP); a text cell that does gets a leading single quote
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?%?")
+
+
+def spreadsheet_text(value: object) -> object:
+    """``value`` safe for a spreadsheet cell: text starting with ``= + - @`` (or a tab
+    or carriage return) gets a leading ``'``, unless it is a plain number such as
+    ``-1.5``; anything that is not text is returned unchanged.
+
+    Examples
+    --------
+    >>> spreadsheet_text("=cmd|' /C calc'!A0")
+    "'=cmd|' /C calc'!A0"
+    >>> spreadsheet_text("-1.5"), spreadsheet_text(-1.5), spreadsheet_text("Japan")
+    ('-1.5', -1.5, 'Japan')
+    """
+    if (isinstance(value, str) and value.startswith(FORMULA_STARTS)
+            and not _PLAIN_NUMBER.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame):
+    """A copy of DataFrame ``frame`` whose text cells and column names pass through
+    :func:`spreadsheet_text`; numeric, boolean and date columns are left as they are."""
+    import pandas as pd
+
+    safe = frame.copy()
+    for column in safe.columns:
+        values = safe[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            safe[column] = values.map(spreadsheet_text, na_action="ignore")
+    safe.columns = [spreadsheet_text(c) for c in safe.columns]
+    return safe
+
+
+def write_csv(frame, path: Path, **to_csv) -> Path:
+    """Write DataFrame ``frame`` as CSV for spreadsheets, atomically, with its text
+    cells neutralised by :func:`spreadsheet_safe` (``to_csv`` goes to
+    ``DataFrame.to_csv``; ``index`` defaults to False)."""
+    safe = spreadsheet_safe(frame)
+    to_csv.setdefault("index", False)
+    return write_atomic(Path(path), lambda p: safe.to_csv(p, **to_csv))
+
+
+def check_output(out: Path, inputs: Iterable[Path] = ()) -> Path:
+    """``out`` when a command may write a file there; ParameterError otherwise.
+
+    Refused: a folder (or a path ending in a separator), and any of ``inputs`` (the
+    same file by resolved path or by :func:`os.path.samefile`, so a link or a second
+    name of the input counts too), so that writing never destroys what was read.
+    """
+    out = Path(out)
+    if out.is_dir() or str(out).endswith(("/", os.sep)):
+        raise ParameterError(f"--out {str(out)!r} is a folder; give a file name such as "
+                             f"{Path(out, 'table.csv')}")
+    for given in inputs:
+        given = Path(given)
+        same = out.resolve() == given.resolve()
+        if not same and out.exists() and given.exists():
+            try:
+                same = os.path.samefile(out, given)
+            except OSError:
+                same = False
+        if same:
+            raise ParameterError(f"--out {str(out)!r} is the input file {str(given)!r}; "
+                                 "writing there would overwrite it: give another file")
+    return out

@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
-from research.files import sha256_file, write_atomic, write_text_atomic
+from research.errors import ParameterError
+from research.files import sha256_file, write_atomic, write_csv, write_text_atomic
 
 _noted: set[tuple[str, str, str, str]] = set()  # notes this process already wrote
 
@@ -24,6 +26,16 @@ RUN_DIR_VARIABLE = "RESEARCH_RUN_DIR"
 INPUTS_FILE = ".inputs.jsonl"
 USER_FILES_INPUT = "$RESEARCH_USER_DIR"
 FLOAT_FORMAT = "%.12g"
+
+
+def _file_name(name: str) -> str:
+    """``name`` when it is one file name inside the run folder (no folder separator, not
+    hidden, at most 100 characters); ParameterError otherwise."""
+    if not isinstance(name, str) or not re.fullmatch(r"[^./\\\x00-\x1f][^/\\\x00-\x1f]{0,99}",
+                                                      name):
+        raise ParameterError(f"output name {name!r} must be one file name: no '/' or '\\', "
+                             "not starting with '.', at most 100 characters")
+    return name
 
 
 def run_dir() -> Path | None:
@@ -36,19 +48,22 @@ def save_figure(fig, name: str):
     """Save ``fig`` as ``figures/<name>.png`` in the run folder; return ``fig``."""
     folder = run_dir()
     if folder is not None:
-        target = folder / "figures" / f"{name}.png"
+        target = folder / "figures" / f"{_file_name(name)}.png"
         write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=110,
                                                    bbox_inches="tight"))
     return fig
 
 
 def save_table(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Save ``frame`` as ``tables/<name>.csv`` in the run folder; return it."""
+    """Save ``frame`` as ``tables/<name>.csv`` in the run folder; return it.
+
+    Text cells that a spreadsheet would run as a formula get a leading ``'``
+    (:func:`research.files.write_csv`); ``name`` must be a plain file name.
+    """
     folder = run_dir()
     if folder is not None:
-        target = folder / "tables" / f"{name}.csv"
-        write_atomic(target, lambda p: frame.to_csv(p, index=False, lineterminator="\n",
-                                                  float_format=FLOAT_FORMAT))
+        target = folder / "tables" / f"{_file_name(name)}.csv"
+        write_csv(frame, target, lineterminator="\n", float_format=FLOAT_FORMAT)
     return frame
 
 
