@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from research.errors import DataNotFoundError, ParameterError, SourceFormatError
-from research.files import write_atomic
+from research.files import write_atomic, write_csv
 
 Reader = Callable[[Path], pd.DataFrame]
 
@@ -133,8 +133,9 @@ def output_format(path: Path | str) -> str:
 
 def write_table(table: pd.DataFrame, path: Path | str) -> Path:
     """Write ``table`` as Parquet or CSV (by extension), atomically: on failure nothing
-    is left at ``path``."""
+    is left at ``path``. CSV is for spreadsheets: text cells that would run as a
+    formula get a leading ``'`` (:func:`research.files.write_csv`)."""
     kind = output_format(path)
     if kind == "parquet":
         return write_atomic(Path(path), lambda p: table.to_parquet(p, index=False))
-    return write_atomic(Path(path), lambda p: table.to_csv(p, index=False))
+    return write_csv(table, Path(path))
