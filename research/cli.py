@@ -115,10 +115,12 @@ def data_read(
     out: Path = typer.Option(..., "--out", help="output table: .parquet or .csv"),
 ) -> None:
     """Read a downloaded source file into its tidy table; write it as Parquet or CSV."""
+    from research.files import check_output
     from research.readers import output_format, read_file, write_table
 
     try:
         output_format(out)  # refuse an unknown extension before reading anything
+        check_output(out, [path])  # never a folder, never the file being read
         table = read_file(source, path)
         write_table(table, out)
     except ResearchError as error:
