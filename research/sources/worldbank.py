@@ -201,10 +201,27 @@ def read_worldbank_long(path: Path | str, indicator: str | None = None) -> pd.Da
     return as_text(table.sort_values(["country_code", "indicator", "year"]).reset_index(drop=True))
 
 
+def reference_names(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each ``country`` taken from the reference country table
+    (:func:`research.countries.country_name`) where it knows the ``country_code``;
+    codes it does not know (aggregates such as EAS) keep the file's name.
+
+    A file's names are someone else's text (a name like ``=cmd|...`` would reach a
+    spreadsheet); the code is checked, so the reference name is used when there is one.
+    """
+    from research.countries import country_name
+
+    names = {code: country_name(code) for code in table["country_code"].unique()}
+    known = {code: name for code, name in names.items() if name != code}
+    reference = table["country_code"].map(known)
+    return table.assign(country=reference.where(reference.notna(), table["country"]))
+
+
 def read_worldbank_csv(path: Path | str, indicator: str | None = None) -> pd.DataFrame:
     """Read either World Bank CSV layout, telling them apart by the first line.
 
-    See :func:`read_worldbank_bulk` and :func:`read_worldbank_long`.
+    See :func:`read_worldbank_bulk` and :func:`read_worldbank_long`; country names come
+    from the reference table where it knows the code (:func:`reference_names`).
     """
     path = Path(path)
     check_exists(path)
@@ -214,9 +231,9 @@ def read_worldbank_csv(path: Path | str, indicator: str | None = None) -> pd.Dat
     with open(path, encoding="utf-8-sig", errors="replace") as handle:
         first = handle.readline()
     if first.startswith('"Data Source"') or first.startswith("Data Source"):
-        return read_worldbank_bulk(path)
+        return as_text(reference_names(read_worldbank_bulk(path)))
     if first.strip().split(",")[:4] == list(LONG_COLUMNS):
-        return read_worldbank_long(path, indicator=indicator)
+        return as_text(reference_names(read_worldbank_long(path, indicator=indicator)))
     raise SourceFormatError(str(path), "neither a WDI bulk API_*.csv file nor the long "
                             "'Country Name,Country Code,Year,Value' layout",
                             field="line 1", value=first.strip()[:80])
