@@ -14,7 +14,7 @@ STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #ddd;padding:.4rem;
 text-align:left;vertical-align:top;font-size:.9rem}th{background:#f4f4f4}
-.succeeded{color:#17692b;font-weight:600}.failed{color:#b00020;font-weight:600}
+.succeeded{color:#17692b;font-weight:600}.fragile{color:#a15c00;font-weight:600}.failed{color:#b00020;font-weight:600}
 code{font-size:.8rem}select{margin-right:1rem}.note{color:#555;font-size:.85rem}
 """
 
@@ -41,12 +41,27 @@ def read_manifests(reports_dir: Path) -> list[dict]:
 
 def _headline(manifest: dict) -> str:
     h = manifest.get("headline")
-    if not h or h.get("estimate") is None:
+    if not h:
         return ""
+    verdict = _verdict(h)
+    if h.get("estimate") is None:
+        return f"{html.escape(str(h.get('label', '')))}{verdict}"
     text = f"{html.escape(str(h.get('label', '')))}: <b>{h['estimate']:.1f}</b>"
     if h.get("conf_low") is not None and h.get("conf_high") is not None:
         text += f" [{h['conf_low']:.1f}, {h['conf_high']:.1f}]"
-    return text
+    return text + verdict
+
+
+def _verdict(h: dict) -> str:
+    """The robustness verdict beside the number, with its first reason (ban studies)."""
+    verdict = h.get("verdict")
+    if not verdict:
+        return ""
+    reasons = h.get("verdict_reasons") or []
+    first = html.escape(str(reasons[0])) if reasons else ""
+    css = {"supported": "succeeded", "fragile": "fragile"}.get(str(verdict), "failed")
+    return (f'<br><span class="{css}">verdict: {html.escape(str(verdict))}</span>'
+            + (f' <span class="note">{first}</span>' if first else ""))
 
 
 def _last_failure(manifest: dict) -> str:

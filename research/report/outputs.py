@@ -82,8 +82,12 @@ def record_headline(label: str, estimate: float, conf_low: float | None = None,
 def record_result(result, **context) -> dict:
     """Record an estimator Result's headline (see :class:`research.estimate.Result`)."""
     h = result.headline
+    extra = {}
+    if hasattr(h, "record"):  # a typed Headline: keep its profile, verdict and reasons
+        extra = {k: v for k, v in h.record().items()
+                 if k not in ("label", "estimate", "conf_low", "conf_high")}
     return record_headline(h["label"], h["estimate"], h.get("conf_low"), h.get("conf_high"),
-                           method=result.method, **context)
+                           method=result.method, **{**extra, **context})
 
 
 def _note(name: str, file: str, sha256: str) -> None:
