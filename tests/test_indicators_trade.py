@@ -145,3 +145,55 @@ def test_yoy_on_real_monthly_rows(raw_dir: Path) -> None:
                  & growth["period"].eq(pd.Timestamp("2023-12-01"))].iloc[0]
     # deep_dive_hs6_monthly.csv: 2023-12-01,Japan,811292,395396.0 and 2022-12-01,Japan,811292,239444.0
     assert row["yoy_pct"] == pytest.approx((395396.0 / 239444.0 - 1) * 100)
+
+
+def test_trailing_windows() -> None:
+    before, latest = trade.trailing_windows("2024-12-01")
+    assert latest == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-01"))
+    assert before == (pd.Timestamp("2023-01-01"), pd.Timestamp("2023-12-01"))
+    before, latest = trade.trailing_windows("2024-05-17", months=3)  # day ignored
+    assert latest == (pd.Timestamp("2024-03-01"), pd.Timestamp("2024-05-01"))
+    assert before == (pd.Timestamp("2023-03-01"), pd.Timestamp("2023-05-01"))
+    with pytest.raises(ParameterError, match="months"):
+        trade.trailing_windows("2024-12-01", months=13)
+
+
+def test_price_quantity_split_by_hand() -> None:
+    table = flows([
+        ("JPN", "280530", "2023-01-01", 60, 2), ("JPN", "280530", "2023-02-01", 40, 3),
+        ("JPN", "280530", "2024-01-01", 30, 4), ("JPN", "280530", "2024-02-01", 20, 2),
+        ("JPN", "850511", "2023-01-01", 10, 1), ("JPN", "850511", "2024-01-01", math.nan, 1),
+        ("JPN", "250410", "2023-01-01", 5, 0), ("JPN", "250410", "2024-01-01", 5, 1),
+    ])
+    split = trade.price_quantity_split(table, ("2023-01", "2023-02"), ("2024-01", "2024-02"))
+    split = split.set_index("product")
+    row = split.loc["280530"]
+    # value 100 -> 50 (-50%), quantity 5 -> 6 kg (+20%), unit value 20 -> 8.333 USD/kg
+    # (-58.33%); ln 0.5 = -0.6931 = ln 1.2 (+0.1823) + ln(8.333/20) (-0.8755)
+    assert (row["value_usd_base"], row["value_usd_current"]) == (100, 50)
+    assert row["value_change_pct"] == pytest.approx(-50.0)
+    assert row["quantity_change_pct"] == pytest.approx(20.0)
+    assert row["unit_value_change_pct"] == pytest.approx(100 * (50 / 6 / 20 - 1))
+    assert row["value_log_change"] == pytest.approx(math.log(0.5))
+    assert row["quantity_log_change"] + row["unit_value_log_change"] == pytest.approx(
+        row["value_log_change"])
+    assert row["driver"] == "unit value"
+    # a missing value in the window gives NaN (not 0) and no driver
+    assert math.isnan(split.at["850511", "value_usd_current"])
+    assert pd.isna(split.at["850511", "driver"])
+    # a zero base quantity: no unit value, no split (never inf); value 5 -> 5 is 0%
+    assert math.isnan(split.at["250410", "unit_value_base"])
+    assert split.at["250410", "value_change_pct"] == pytest.approx(0.0)
+    assert pd.isna(split.at["250410", "driver"])
+    with pytest.raises(ParameterError, match="starts"):
+        trade.price_quantity_split(table, ("2023-02", "2023-01"), ("2024-01", "2024-02"))
+
+
+def test_within_shares_by_hand() -> None:
+    table = pd.DataFrame({"group": ["a", "a", "b", "b"], "value_usd_base": [30.0, 70, 5, math.nan],
+                          "value_usd_current": [1.0, 3, 2, 2]})
+    shares = trade.within_shares(table, ["group"])
+    # a: 30 / 100, 70 / 100; 1 / 4, 3 / 4. b: a missing base value leaves both NaN.
+    assert shares["value_usd_base_share"].tolist()[:2] == pytest.approx([0.3, 0.7])
+    assert shares["value_usd_current_share"].tolist() == pytest.approx([0.25, 0.75, 0.5, 0.5])
+    assert shares["value_usd_base_share"].iloc[2:].isna().all()

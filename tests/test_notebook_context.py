@@ -46,3 +46,22 @@ def test_defense_report_shows_numbers_and_the_gdp_assumption(tmp_path: Path) -> 
     assert "GDP = CY2024 grown 3% a year nominal, assumed" in headline["label"]
     # FY2026: 9.04e12 / (6.1044e14 * 1.03**2) = 9.04e12 / 6.4761e14 = 1.396%
     assert headline["estimate"] == pytest.approx(1.396, abs=0.001)
+
+
+@pytest.mark.slow
+def test_exposure_report_labels_magnets_and_splits_price_and_quantity(tmp_path: Path) -> None:
+    folder = _run("japan_exposure.ipynb", tmp_path)
+    exposure = pd.read_csv(folder / "tables" / "exposure.csv").set_index("product")
+    assert "850511 magnets" in exposure.at["rare_earths", "product_label"]
+    assert exposure.at["rare_earths", "mixed_scope_lines"] == "280530;284690;850511"
+    headline = json.loads((folder / "headline.json").read_text())
+    assert "850511 magnets" in headline["label"]
+    split = pd.read_csv(folder / "tables" / "price_quantity_groups.csv").set_index("product")
+    # -42.26% value, +13.01% quantity: derived from the raw table in
+    # test_indicators_exposure.py
+    assert split.at["rare_earths", "value_change_pct"] == pytest.approx(-42.26, abs=0.005)
+    assert split.at["rare_earths", "quantity_change_pct"] == pytest.approx(13.01, abs=0.005)
+    lines = pd.read_csv(folder / "tables" / "group_lines.csv", dtype={"hs6": str})
+    assert {"hs6", "mixed_scope", "magnets", "note"} <= set(lines.columns)
+    html = (folder / "japan_exposure.html").read_text()
+    assert "driven by unit value" in html and "mixed_scope" in html

@@ -291,3 +291,151 @@ def aggregate_basket(flows: pd.DataFrame, codes: Iterable[str], name: str = "bas
     columns = ["reporter_iso3", "partner_iso3", "flow", "product", "product_level", "period",
                "freq", "value_usd", "quantity", "quantity_unit", "source"]
     return result[columns].sort_values(keys, kind="mergesort", ignore_index=True)
+
+
+Window = tuple[str | pd.Timestamp, str | pd.Timestamp]
+
+
+def trailing_windows(last_period: str | pd.Timestamp, months: int = 12
+                     ) -> tuple[tuple[pd.Timestamp, pd.Timestamp], tuple[pd.Timestamp, pd.Timestamp]]:
+    """The last ``months`` months up to ``last_period`` and the same months a year before.
+
+    Returns
+    -------
+    ``((year_before_start, year_before_end), (latest_start, latest_end))``, first days of
+    months, both ends included; e.g. last period 2024-12 with 12 months gives
+    ((2023-01, 2023-12), (2024-01, 2024-12)).
+    """
+    if not isinstance(months, int | np.integer) or isinstance(months, bool) or not 1 <= months <= 12:
+        raise ParameterError(f"trailing_windows: months must be an integer from 1 to 12; "
+                             f"got {months!r}")
+    last = pd.Timestamp(last_period).to_period("M").to_timestamp()
+    latest = (last - pd.DateOffset(months=months - 1), last)
+    before = (latest[0] - pd.DateOffset(years=1), last - pd.DateOffset(years=1))
+    return before, latest
+
+
+def price_quantity_split(flows: pd.DataFrame, base: Window, current: Window,
+                         by: Sequence[str] = ("partner_iso3", "product")) -> pd.DataFrame:
+    """Split the change in trade value between two windows into quantity and unit value.
+
+    Value and quantity are summed within each window (both ends included, monthly or
+    annual rows alike) for each ``by`` group, and the change is split in log points:
+
+        ln(V1 / V0) = ln(Q1 / Q0) + ln(UV1 / UV0),   UV = V / Q (USD per kg)
+
+    an exact identity (no residual), chosen over a Laspeyres/Paasche split because it
+    needs no price weights and reads the same for any number of lines. For a group of
+    several HS6 lines the unit value is that of the sum, so a shift in the mix of lines
+    (e.g. from dear metals to cheaper compounds) shows up as a unit-value change: split
+    the lines themselves (``by`` including ``product`` on HS6 rows) to see it.
+
+    Parameters
+    ----------
+    flows : tidy trade flows with ``period``, ``value_usd`` and ``quantity`` (kg).
+    base, current : (first, last) period of each window, e.g. ("2023-01", "2023-12").
+    by : columns that define a series.
+
+    Returns
+    -------
+    ``by``, ``value_usd_base``, ``value_usd_current``, ``quantity_kg_base``,
+    ``quantity_kg_current``, ``unit_value_base``, ``unit_value_current`` (USD/kg),
+    ``value_change_pct``, ``quantity_change_pct``, ``unit_value_change_pct`` (percent,
+    ``100 * (x1 / x0 - 1)``), ``value_log_change``, ``quantity_log_change``,
+    ``unit_value_log_change`` (natural log points; the last two add up to the first)
+    and ``driver`` ("unit value" or "quantity": the part with the larger absolute log
+    change; NaN when a part is missing). A window with a missing value or quantity in
+    any row, or with no rows, gives NaN, never 0.
+    """
+    by = list(by)
+    _require(flows, [*by, "period", "value_usd", "quantity"], "price_quantity_split")
+    if "quantity_unit" in flows.columns:
+        other = flows["quantity"].notna() & flows["quantity_unit"].ne("kg")
+        if other.any():
+            raise ParameterError("price_quantity_split: quantities must be in kg; got "
+                                 f"{sorted(set(flows.loc[other, 'quantity_unit'].astype(str)))}")
+    windows = {}
+    for label, (start, end) in {"base": base, "current": current}.items():
+        start, end = pd.Timestamp(start), pd.Timestamp(end)
+        if start > end:
+            raise ParameterError(f"price_quantity_split: the {label} window starts "
+                                 f"({start:%Y-%m}) after it ends ({end:%Y-%m})")
+        windows[label] = (start, end)
+    parts = []
+    for label, (start, end) in windows.items():
+        rows = flows[flows["period"].between(start, end)]
+        grouped = rows.groupby(by, sort=True)
+        sums = grouped[["value_usd", "quantity"]].sum(min_count=1)
+        for column in ("value_usd", "quantity"):
+            has_missing = grouped[column].apply(lambda s: s.isna().any())
+            sums.loc[has_missing.reindex(sums.index).to_numpy(), column] = np.nan
+        parts.append(sums.rename(columns={"value_usd": f"value_usd_{label}",
+                                          "quantity": f"quantity_kg_{label}"}))
+    table = pd.concat(parts, axis=1).reset_index()
+    for label in windows:
+        table[f"unit_value_{label}"] = _divide(table[f"value_usd_{label}"],
+                                               table[f"quantity_kg_{label}"])
+    logs = {}
+    for name, column in (("value", "value_usd"), ("quantity", "quantity_kg"),
+                         ("unit_value", "unit_value")):
+        ratio = _divide(table[f"{column}_current"], table[f"{column}_base"])
+        table[f"{name}_change_pct"] = 100.0 * (ratio - 1.0)
+        logs[name] = np.log(ratio.where(ratio.gt(0)))
+    for name, values in logs.items():
+        table[f"{name}_log_change"] = values
+    quantity, price = logs["quantity"].abs(), logs["unit_value"].abs()
+    table["driver"] = np.where(price > quantity, "unit value", "quantity")
+    table["driver"] = table["driver"].where(quantity.notna() & price.notna())
+    return table.sort_values(by, kind="mergesort", ignore_index=True)
+
+
+def describe_price_quantity(split: pd.DataFrame, label: str = "product") -> list[str]:
+    """One sentence per row of :func:`price_quantity_split`, for a report.
+
+    Example: "rare_earths: value -42.3% = quantity +13.0% and unit value -48.9% (log
+    points -0.549 = +0.122 - 0.672); driven by unit value."
+
+    Parameters
+    ----------
+    split : the output of :func:`price_quantity_split` (labelled or not).
+    label : the column that names the row.
+    """
+    _require(split, [label, "value_change_pct", "quantity_change_pct", "unit_value_change_pct",
+                     "value_log_change", "quantity_log_change", "unit_value_log_change",
+                     "driver"], "describe_price_quantity")
+    sentences = []
+    for row in split.itertuples(index=False):
+        if pd.isna(row.driver):
+            sentences.append(f"{getattr(row, label)}: value or quantity missing in a window; "
+                             "no split.")
+            continue
+        price = row.unit_value_log_change
+        sentences.append(
+            f"{getattr(row, label)}: value {row.value_change_pct:+.1f}% = quantity "
+            f"{row.quantity_change_pct:+.1f}% and unit value {row.unit_value_change_pct:+.1f}% "
+            f"(log points {row.value_log_change:+.3f} = {row.quantity_log_change:+.3f} "
+            f"{'-' if price < 0 else '+'} {abs(price):.3f}); driven by {row.driver}.")
+    return sentences
+
+
+def within_shares(table: pd.DataFrame, group: Sequence[str],
+                  columns: Sequence[str] = ("value_usd_base", "value_usd_current")
+                  ) -> pd.DataFrame:
+    """Each row's share of its group's total, for each of ``columns``.
+
+    share = x / sum of x over the rows of the same ``group`` (0-1; NaN when the total
+    is 0 or a row of the group is missing). E.g. the share of HS 850511 magnets in the
+    value of a rare-earth group, from a line-level :func:`price_quantity_split`.
+
+    Returns
+    -------
+    ``table`` with a ``{column}_share`` column per column.
+    """
+    group = list(group)
+    _require(table, [*group, *columns], "within_shares")
+    result = table.copy()
+    for column in columns:
+        grouped = result.groupby(group, dropna=False)[column]
+        total = grouped.transform(lambda s: s.sum(min_count=len(s)))
+        result[f"{column}_share"] = _divide(result[column], total)
+    return result

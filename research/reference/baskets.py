@@ -371,3 +371,106 @@ DATASETS = [
               "out); 850511 covers all metal permanent magnets and 8549 maps n:n into it.",
     ),
 ]
+
+
+# --- scope labels for reports (which lines a product group holds, and what they mix) ---------
+
+MAGNET_LINES = ("850511",)
+"""HS6 lines of permanent magnets: 850511 covers all metal permanent magnets (NdFeB, SmCo,
+AlNiCo, ferrous alloys), not only rare-earth magnets."""
+MAGNET_LABEL = "incl. 850511 magnets (all metal permanent magnets)"
+
+
+def group_lines(groups: list[str] | None = None, table: pd.DataFrame | None = None
+                ) -> pd.DataFrame:
+    """The HS6 lines behind the monthly Comtrade product groups, with their scope flags.
+
+    Parameters
+    ----------
+    groups : product groups (default: all of them), e.g. ``["rare_earths", "graphite"]``.
+    table : the ``hs_baskets`` table (default: the bundled one, read with
+        ``datasets.load("hs_baskets", user=False)``).
+
+    Returns
+    -------
+    product_group, hs6, description (HS2022), mixed_scope, magnets (the line is in
+    :data:`MAGNET_LINES`) and note (the scope note of the chosen basket that holds the
+    line, else the table's), one row per group and line (the ``comtrade_groups`` rows of
+    ``hs_baskets``).
+    """
+    if table is None:
+        from research import datasets
+
+        table = datasets.load("hs_baskets", user=False)
+    rows = table[table["basket"].eq("comtrade_groups")]
+    known = sorted(set(rows["product_group"].dropna()))
+    groups = known if groups is None else list(groups)
+    unknown = sorted(set(groups) - set(known))
+    if unknown:
+        raise ParameterError(f"product groups {unknown} unknown; known: {known}")
+    rows = rows[rows["product_group"].isin(groups)]
+    named = _named_lines()  # the scope note of a chosen basket says what the line mixes
+    notes = [named[code].note if code in named else note
+             for code, note in zip(rows["hs6"], rows["note"], strict=True)]
+    lines = pd.DataFrame({"product_group": rows["product_group"], "hs6": rows["hs6"],
+                          "description": rows["description"],
+                          "mixed_scope": rows["mixed_scope"].astype(bool),
+                          "magnets": rows["hs6"].isin(MAGNET_LINES), "note": notes})
+    return lines.sort_values(["product_group", "hs6"], kind="mergesort", ignore_index=True)
+
+
+def label_products(table: pd.DataFrame, lines: pd.DataFrame, column: str = "product"
+                   ) -> pd.DataFrame:
+    """Add the scope of each product (a product group or an HS6 line) to a report table.
+
+    A product is a group when ``lines`` lists it as ``product_group``, else an HS6 line.
+    Magnets are named in the label because 850511 counts every metal permanent magnet,
+    not only rare-earth ones, and the rare-earth group of the monthly data includes it.
+
+    Parameters
+    ----------
+    table : a table with the product in ``column``.
+    lines : the output of :func:`group_lines`.
+    column : the column holding the group name or HS6 code.
+
+    Returns
+    -------
+    ``table`` with, after ``column``: ``product_label`` (e.g. "rare_earths incl. 850511
+    magnets (all metal permanent magnets)", or "850511 magnets (all metal permanent
+    magnets)" for the line), ``product_group`` (the group, or the group holding the
+    line), ``hs6_lines`` (';'-joined), ``includes_magnets``,
+    ``mixed_scope`` (any line mixes controlled and uncontrolled goods) and
+    ``mixed_scope_lines`` (';'-joined). Products ``lines`` does not know get NaN.
+    """
+    by_group = lines.groupby("product_group", sort=True)
+    groups = pd.DataFrame({
+        "hs6_lines": by_group["hs6"].agg(lambda s: ";".join(sorted(s))),
+        "includes_magnets": by_group["magnets"].any(),
+        "mixed_scope": by_group["mixed_scope"].any(),
+        "mixed_scope_lines": by_group.apply(
+            lambda g: ";".join(sorted(g.loc[g["mixed_scope"], "hs6"])), include_groups=False),
+    })
+    groups["product_group"] = groups.index
+    groups["product_label"] = [f"{name} {MAGNET_LABEL}" if magnets else name
+                               for name, magnets in zip(groups.index, groups["includes_magnets"],
+                                                        strict=True)]
+    single = lines.drop_duplicates("hs6").set_index("hs6")
+    codes = pd.DataFrame({
+        "product_group": single["product_group"],
+        "hs6_lines": single.index, "includes_magnets": single["magnets"],
+        "mixed_scope": single["mixed_scope"],
+        "mixed_scope_lines": [code if mixed else "" for code, mixed
+                              in zip(single.index, single["mixed_scope"], strict=True)],
+        "product_label": [f"{code} magnets (all metal permanent magnets)" if magnets else code
+                          for code, magnets in zip(single.index, single["magnets"],
+                                                   strict=True)]},
+        index=single.index)
+    scope = pd.concat([groups, codes.loc[~codes.index.isin(groups.index)]])
+    scope = scope[["product_label", "product_group", "hs6_lines", "includes_magnets",
+                   "mixed_scope", "mixed_scope_lines"]]
+    labelled = table.drop(columns=[c for c in scope.columns if c in table.columns])
+    labelled = labelled.join(scope, on=column)
+    position = list(labelled.columns).index(column) + 1
+    ordered = [*labelled.columns[:position], *scope.columns,
+               *[c for c in labelled.columns[position:] if c not in scope.columns]]
+    return labelled[ordered]
