@@ -12,8 +12,10 @@ bundled table, the merged ones replaced, to the updated-data folder
 (``RESEARCH_UPDATED_DIR``, default ``<cache>/updated``); point ``RESEARCH_DATA_DIR``
 there to run the notebooks on the updated data. :func:`update_comtrade` does all three.
 
-The updated folder always holds the bundled data plus the latest pull (a new pull
-starts again from the bundled tables; the cache makes repeating earlier pulls cheap).
+The updated folder holds the bundled data plus every pull into it: a pull merges onto
+the folder's updated table when there is one (made from the same bundled data), so
+pulls in a row for different partners or lines keep each other's months, and tables
+updated earlier are carried over when another table is updated.
 """
 
 from __future__ import annotations
@@ -331,12 +333,17 @@ def write_updated_data(tables: Mapping[str, pd.DataFrame], out_dir: Path | None 
         schema = registry[name].schema
         if schema is not None:
             schema.validate(frame, source=f"updated {name}")
+    previous = previous_update(out_dir, data_dir)
+    kept = {name: registry[name].path(out_dir) for name in previous.get("updated_tables", {})
+            if name in registry and name not in tables and registry[name].path(out_dir).is_file()}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp",
                                     dir=out_dir.parent))
     try:
         shutil.copytree(data_dir, staging, dirs_exist_ok=True)
-        summary = {}
+        for name, path in kept.items():  # tables earlier pulls updated stay updated
+            shutil.copyfile(path, registry[name].path(staging))
+        summary = {name: previous["updated_tables"][name] for name in kept}
         for name, frame in tables.items():
             _write_parquet(frame, registry[name].path(staging))
             summary[name] = {"rows": len(frame),
@@ -346,9 +353,11 @@ def write_updated_data(tables: Mapping[str, pd.DataFrame], out_dir: Path | None 
                              if "period" in frame else None,
                              "sources": sorted(frame["source"].unique())
                              if "source" in frame else None}
+        history = [*previous.get("history", []), previous["notes"]] if "notes" in previous \
+            else []
         manifest = {"created": datetime.now(UTC).isoformat(timespec="seconds"),
                     "bundled_data": str(data_dir), "updated_tables": summary,
-                    "notes": dict(notes or {})}
+                    "notes": dict(notes or {}), "history": history}
         write_text_atomic(staging / MANIFEST, json.dumps(manifest, indent=1, default=str) + "\n")
         _swap(staging, out_dir)
     finally:
@@ -356,6 +365,41 @@ def write_updated_data(tables: Mapping[str, pd.DataFrame], out_dir: Path | None 
             shutil.rmtree(staging)
     datasets.load.cache_clear()
     return out_dir
+
+
+def previous_update(out_dir: Path, data_dir: Path) -> dict:
+    """The ``UPDATED.json`` manifest of ``out_dir`` when it was made from ``data_dir``
+    (the bundled data of this run), else ``{}`` (no folder, another bundled data
+    folder, or an unreadable manifest: the next pull starts from the bundled tables)."""
+    try:
+        manifest = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if (not isinstance(manifest, dict)
+            or manifest.get("bundled_data") != str(Path(data_dir).resolve())
+            or not isinstance(manifest.get("updated_tables"), dict)):
+        return {}
+    return manifest
+
+
+def merge_base(name: str, out_dir: Path | None = None, data_dir: Path | None = None
+               ) -> tuple[pd.DataFrame, Path]:
+    """The table a pull of dataset ``name`` merges onto, and where it was read.
+
+    The updated folder's table when an earlier pull into ``out_dir`` (from the same
+    bundled data) updated it, so that pulls in a row add up; else the bundled table.
+    """
+    data_dir = Path(data_dir or config.data_dir()).resolve()
+    out_dir = Path(out_dir or config.updated_dir()).resolve()
+    dataset = datasets.get(name)
+    updated = dataset.path(out_dir)
+    if name in previous_update(out_dir, data_dir).get("updated_tables", {}) \
+            and updated.is_file():
+        return pd.read_parquet(updated), updated
+    path = dataset.path(data_dir)
+    if not path.exists():
+        raise DataNotFoundError(f"{path}: bundled dataset {name!r} is missing")
+    return pd.read_parquet(path), path
 
 
 def _swap(staging: Path, out_dir: Path) -> None:
@@ -405,16 +449,16 @@ def update_comtrade(reporter: str | None = None, partners: Sequence[str] | None 
     if freq not in DATASET_BY_FREQ:
         raise ParameterError(f"freq: {freq!r} must be 'M' or 'A'")
     name = DATASET_BY_FREQ[freq]
-    dataset = datasets.get(name)
-    path = dataset.path(Path(data_dir) if data_dir else None)
+    path = datasets.get(name).path(Path(data_dir) if data_dir else None)
     if not path.exists():
         raise DataNotFoundError(f"{path}: bundled dataset {name!r} is missing")
     bundled = pd.read_parquet(path)
+    base, _ = merge_base(name, out_dir, data_dir)  # earlier pulls into out_dir kept
     fresh = pull_comtrade_monthly(reporter, partners, hs, basket=basket, start=start, end=end,
-                                  freq=freq, bundled=bundled, api_key=api_key,
+                                  freq=freq, bundled=base, api_key=api_key,
                                   options=options, offline=offline, refresh=refresh,
                                   cache_dir=cache_dir, progress=progress)
-    merged, revisions = merge_monthly(bundled, fresh, tolerance=tolerance,
+    merged, revisions = merge_monthly(base, fresh, tolerance=tolerance,
                                       new_series=new_series)
     added = sorted(set(merged["period"]) - set(bundled["period"]))
     added_text = [_period_text(p, freq) for p in added]
