@@ -119,6 +119,11 @@ class SkippedDataWarning(ResearchWarning):
     that are not countries); the message names the file and what was left out."""
 
 
+class TextEncodingWarning(ResearchWarning):
+    """A text file was not UTF-8 and was decoded as another encoding (named in the
+    message): check names with accents."""
+
+
 class CoverageWarning(ResearchWarning):
     """Newly added periods lack series that the bundled table has (a partial pull)."""
 
@@ -130,3 +135,24 @@ class IdentificationWarning(ResearchWarning):
 class HSConversionWarning(ResearchWarning):
     """An HS revision conversion is not one-to-one (n:1 or n:n lines, or a path through
     HS2022): the converted series breaks or mixes goods; the message names the codes."""
+
+
+class ConvergenceError(EstimationError):
+    """An iterative estimator stopped before its convergence criterion was met.
+
+    The message says which loop (``what``), after how many iterations or sweeps, the
+    criterion it reached against the tolerance asked for and, for fixed-effect
+    demeaning, the fixed effect that converged slowest.
+    """
+
+    def __init__(self, message: str, *, what: str = "", iterations: int | None = None,
+                 reached: float | None = None, tolerance: float | None = None,
+                 fixed_effect: str | None = None) -> None:
+        super().__init__(message)
+        self.what, self.iterations, self.reached = what, iterations, reached
+        self.tolerance, self.fixed_effect = tolerance, fixed_effect
+
+
+class CollinearityWarning(ResearchWarning):
+    """Regressors collinear with the fixed effects or with each other were dropped; their
+    estimates are reported as missing."""
