@@ -18,6 +18,9 @@ from research.errors import SchemaError
 
 ISO3 = r"[A-Z]{3}"
 HS6 = r"\d{6}"
+# Dates a table may hold: the nanosecond range every stored table uses (1677-09-21 to
+# 2262-04-11). pandas 3 parses 1600 or 9999 to microseconds without a word; they fail later.
+DATE_MIN, DATE_MAX = pd.Timestamp.min, pd.Timestamp.max
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ def _check_column(series: pd.Series, name: str, column: Column, where: str) -> N
     if kind == "date":
         if not pd.api.types.is_datetime64_any_dtype(series):
             raise SchemaError(where, f"expected dates, got dtype {series.dtype}", field=name)
+        outside = (series.lt(DATE_MIN) | series.gt(DATE_MAX)) & ~isna
+        if outside.any():
+            _fail(where, name, series, outside, f"date outside {DATE_MIN:%Y-%m-%d} to "
+                  f"{DATE_MAX:%Y-%m-%d}")
     elif kind in ("int", "float"):
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             raise SchemaError(where, f"expected numbers, got dtype {series.dtype}", field=name)
@@ -169,7 +176,7 @@ MILITARY_EXPENDITURE = Schema(
         "measure": Column("str", allowed=frozenset({
             "constant_usd", "current_usd", "share_of_gdp", "local_currency_fy",
             "local_currency_cy", "per_capita_usd", "share_of_government"})),
-        "value": Column("float", nullable=True),
+        "value": Column("float", nullable=True, minimum=0),
         "unit": Column("str"),
         "missing_marker": Column("str", nullable=True, allowed=frozenset({"...", "xxx"})),
         "source": Column("str"),

@@ -110,6 +110,15 @@ def test_fred_download_layout(tmp_path: Path) -> None:
     ("observation_date\n2024-01-01\n", "no series column"),
     ("Date,Country,Value\n2024-01-01,Japan,151.4551\n", r"field 'Country'.*'Japan'"),
     ("series,value\nAEXJPUS,1\n", "not the FRED date column"),
+    # infinities and a negative exchange rate: named file, line, series and value
+    (FREDGRAPH.replace("140.5001", "inf"), r"row 4: field 'AEXJPUS': value 'inf': infinite"),
+    (FREDGRAPH.replace("140.5001", "-inf"), r"row 4: field 'AEXJPUS': value '-inf'"),
+    (FREDGRAPH.replace("140.5001", "1e999"), r"field 'AEXJPUS': value '1e999': infinite"),
+    (FREDGRAPH.replace("140.5001", "-140.5"),
+     r"row 4: field 'AEXJPUS': value '-140.5': an exchange rate \(JPY per USD\) must be pos"),
+    (FREDGRAPH.replace("1306.7637", "0"), r"field 'AEXKOUS': value '0'.*must be positive"),
+    (FREDGRAPH.replace("2023-01-01", "1600-01-01"), r"row 4: field 'observation_date'"),
+    (FREDGRAPH.replace("2023-01-01", "9999-01-01"), r"row 4: field 'observation_date'"),
 ])
 def test_fred_download_errors(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "fredgraph.csv"
@@ -131,3 +140,19 @@ def test_datahub_layout_cut_short_and_duplicates(tmp_path: Path) -> None:
     empty.write_text("Date,Country,Value\n")
     with pytest.raises(SourceFormatError, match="no data rows"):
         fred.read_fred_rates(empty)
+
+
+def test_negative_values_of_other_series_are_kept(tmp_path: Path) -> None:
+    # A growth rate may be negative; only exchange-rate series must be positive.
+    path = tmp_path / "growth.csv"
+    path.write_text("observation_date,A191RL1Q225SBEA\n2020-04-01,-28.0\n")
+    assert fred.read_fred_csv(path)["value"].tolist() == [-28.0]
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "-151.4", "0", "nan"])
+def test_datahub_rate_must_be_finite_and_positive(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "rates.csv"
+    path.write_text(f"Date,Country,Value\n2023-01-01,Japan,140.5\n2024-01-01,Japan,{value}\n")
+    with pytest.raises(SourceFormatError, match=rf"rates\.csv: row 3: field 'Value': value "
+                       rf"'{value}': an exchange rate must be a finite positive number"):
+        fred.read_fred_rates(path)

@@ -380,3 +380,22 @@ def test_truncated_and_missing_workbook(workbook: Path, tmp_path: Path) -> None:
         sipri.read_sipri_file(cut)
     with pytest.raises(DataNotFoundError, match="nothing.xlsx"):
         sipri.read_sipri_file(tmp_path / "nothing.xlsx")
+
+
+@pytest.mark.parametrize(("cell", "says"), [
+    (-5.0, "negative"),  # spending is never below 0
+    # openpyxl writes inf and nan as text cells or as numbers, by version
+    (float("inf"), "not a finite number|neither a number"),
+    (float("-inf"), "not a finite number|neither a number"),
+    (float("nan"), "not a finite number|neither a number"),  # NaN only with a marker
+])
+def test_negative_and_non_finite_spending_is_named(tmp_path: Path, cell: float,
+                                                   says: str) -> None:
+    rows = [["Japan", "56", 1.0, cell, 3.0]]
+    path = one_sheet(tmp_path, "Current US$", ["Military expenditure by country, in millions "
+                                               "of US$ at current prices"], rows)
+    with pytest.raises(SourceFormatError, match=says) as caught:
+        sipri.read_sipri_workbook(path, sheets=["current_usd"])
+    # header on row 4, a blank row 5, Japan on row 6: 2022 is column D
+    assert caught.value.field == "cell D6 (Japan, 2022)" and caught.value.row == 6
+    assert "sipri.xlsx" in str(caught.value)

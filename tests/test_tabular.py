@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from research.errors import DataNotFoundError, SourceFormatError
+from research.errors import DataNotFoundError, SourceFormatError, TextEncodingWarning
 from research.sources import tabular
 
 
@@ -16,7 +16,8 @@ def test_csv_lines_encodings_and_trailing_commas(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     # cp1252 "ô" (0xF4), a quoted field spanning two lines, a blank line, trailing commas
     path.write_bytes(b'name,note,\n"C\xf4te d\'Ivoire","two\nlines",\n\nJapan,x,\n')
-    table = tabular.read_csv_text(path)
+    with pytest.warns(TextEncodingWarning, match=r"a\.csv: not UTF-8 \(byte 0xf4 at offset 13\)"):
+        table = tabular.read_csv_text(path)
     assert list(table.columns) == ["name", "note"]
     assert table["name"].tolist() == ["Côte d'Ivoire", "Japan"]
     assert table.index.tolist() == [2, 5]  # file lines where the rows start
@@ -80,3 +81,48 @@ def test_numbers_name_row_field_and_value() -> None:
     assert values.iloc[0] == 1.5 and values.iloc[1:].isna().all()
     with pytest.raises(SourceFormatError, match="negative"):
         tabular.numbers(pd.Series(["-1"]), "f.csv", "v", nonnegative=True)
+    for infinite in ("inf", "-Infinity", "1e999"):  # never a value in a statistical file
+        with pytest.raises(SourceFormatError, match=f"value '{infinite}': infinite"):
+            tabular.numbers(pd.Series(["1", infinite]), "f.csv", "v")
+
+
+@pytest.mark.parametrize(("codec", "name"), [("shift_jis", "Shift-JIS"), ("gbk", "GBK"),
+                                             ("euc_kr", "EUC-KR")])
+def test_double_byte_encodings_are_refused_not_read_as_cp1252(tmp_path: Path, codec: str,
+                                                              name: str) -> None:
+    # Shift-JIS 日本 is 93 FA 96 7B, which cp1252 decodes as "“ú–{" without an error
+    words = {"shift_jis": "日本", "gbk": "中国", "euc_kr": "한국"}[codec]
+    path = tmp_path / "wb.csv"
+    path.write_bytes(f"Country Name,Value\n{words},1\n".encode(codec))
+    with pytest.raises(SourceFormatError, match="wb.csv: field 'encoding'.*double-byte") as caught:
+        tabular.read_csv_text(path)
+    # short texts decode in several of these encodings; each candidate is named
+    assert name == caught.value.value or name in caught.value.value
+
+
+def test_bytes_neither_utf8_nor_cp1252_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"a,b\nx\x81y,1\n")  # 0x81 is undefined in cp1252
+    with pytest.raises(SourceFormatError, match=r"neither UTF-8 nor Windows-1252 \(byte 0x81"):
+        tabular.read_csv_text(path)
+
+
+@pytest.mark.parametrize("day", ["1600-01-01", "9999-12-31", "2024-02-30", "24-01-01"])
+def test_dates_outside_the_range_or_calendar_are_named(day: str) -> None:
+    text = pd.Series(["2024-01-01", day], index=[2, 3])
+    with pytest.raises(SourceFormatError, match=rf"f\.csv: row 3: field 'd': value '{day}'"):
+        tabular.dates(text, "f.csv", "d")
+    assert str(tabular.dates(text.iloc[:1], "f.csv", "d").dtype) == "datetime64[ns]"
+
+
+def test_western_cp1252_is_read_with_a_warning_and_unrecognised_text_warns_too(
+        tmp_path: Path) -> None:
+    western = "Curaçao,Côte d'Ivoire,Zürich,São Tomé,Ñuñoa,España,Ærø – € “x”"
+    path = tmp_path / "west.csv"
+    path.write_bytes(f"name\n{western}\n".encode("cp1252").replace(b",", b";"))
+    with pytest.warns(TextEncodingWarning, match="read as Windows-1252"):
+        assert tabular.read_csv_text(path)["name"].iloc[0] == western.replace(",", ";")
+    # Big5 "臺灣" (BB 4F C6 57) reads as cp1252 "»OÆW": not recognised, but never silent
+    path.write_bytes("name\n臺灣\n".encode("big5"))
+    with pytest.warns(TextEncodingWarning, match="not UTF-8"):
+        tabular.read_csv_text(path)

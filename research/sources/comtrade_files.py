@@ -46,7 +46,13 @@ import pandas as pd
 
 from research.countries import from_comtrade_code
 from research.errors import SkippedDataWarning, SourceFormatError, UnknownCountryError
-from research.sources.tabular import find_column, numbers, read_table_text
+from research.sources.tabular import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    find_column,
+    numbers,
+    read_table_text,
+)
 from research.sources.wits import finish_flows, non_geographic
 
 REQUIRED = ("freqCode", "refYear", "refMonth", "period", "reporterCode", "flowCode",
@@ -126,6 +132,8 @@ def _periods(raw: pd.DataFrame, where: str) -> tuple[pd.Series, pd.Series]:
     month = _integer_text(find_column(raw, "refMonth"))
     period = _integer_text(find_column(raw, "period"))
     _fail_first(~year.str.fullmatch(r"\d{4}"), year, where, "refYear", "year is not 4 digits")
+    _fail_first(~pd.to_numeric(year).between(FIRST_YEAR, LAST_YEAR), year, where, "refYear",
+                f"year outside {FIRST_YEAR}-{LAST_YEAR}")
     annual = freq.eq("A")
     month_ok = month.str.fullmatch(r"\d{1,2}") & pd.to_numeric(month, errors="coerce").between(
         1, 12)

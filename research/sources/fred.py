@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from research.countries import to_iso3
@@ -29,6 +30,7 @@ from research.datasets import Dataset
 from research.errors import SourceFormatError
 from research.schemas import ISO3, Column, Schema
 from research.sources.tabular import as_text, numbers, read_csv_text
+from research.sources.tabular import dates as parse_dates
 
 YEARLY_FILE = "defense/fred_exchange_rates_yearly.csv"
 PER_USD, USD_PER_UNIT = "per USD", "USD per unit"
@@ -83,6 +85,32 @@ FRED_FX_ANNUAL = Schema(
 )
 
 
+FRED_RATES = Schema(
+    name="fred_rates",
+    description="A datahub exchange-rates file as read by read_fred_rates.",
+    columns={
+        "date": Column("date"),
+        "country": Column("str"),
+        "currency": Column("str", pattern=r"[A-Z]{3}"),
+        "rate": Column("float", minimum=0),
+        "quote": Column("str", allowed=frozenset({PER_USD, USD_PER_UNIT})),
+    },
+    key=("country", "date"),
+)
+
+FRED_SERIES = Schema(
+    name="fred_series",
+    description="A FRED download (fredgraph.csv) as read by read_fred_csv, long.",
+    columns={
+        "date": Column("date"),
+        "series_id": Column("str", pattern=r"[A-Za-z0-9_.]+"),
+        "value": Column("float"),
+        "unit": Column("str", nullable=True),
+    },
+    key=("series_id", "date"),
+)
+
+
 def quote_of(country: str) -> str:
     """Quote of a datahub series: 'per USD' for all, including the Fed's USD-per-unit ones."""
     del country  # every datahub series is in currency units per US dollar
@@ -112,13 +140,14 @@ def read_fred_rates(path: Path | str) -> pd.DataFrame:
         raise SourceFormatError(source, "expected columns Date, Country and Value (yearly) or "
                                 "Exchange rate (monthly)", field="header", value=columns)
     value_column = columns[2]
-    dates = pd.to_datetime(frame["Date"], format="%Y-%m-%d", errors="coerce")
+    dates = parse_dates(frame["Date"], source, "Date")
     rates = pd.to_numeric(frame[value_column], errors="coerce")
-    for name, bad in (("Date", dates.isna()), (value_column, rates.isna() | rates.le(0))):
-        if bad.any():
-            first = bad[bad].index[0]
-            raise SourceFormatError(source, "not a valid date / positive number", field=name,
-                                    value=frame.loc[first, name], row=int(first))
+    bad = rates.isna() | rates.le(0) | np.isinf(rates)
+    if bad.any():
+        first = bad[bad].index[0]
+        raise SourceFormatError(source, "an exchange rate must be a finite positive number",
+                                field=value_column, value=frame.loc[first, value_column],
+                                row=int(first))
     unknown = sorted(set(frame["Country"]) - set(CURRENCIES))
     if unknown:
         raise SourceFormatError(source, "no currency known for these series; add them to "
@@ -134,7 +163,8 @@ def read_fred_rates(path: Path | str) -> pd.DataFrame:
                           "currency": frame["Country"].map(CURRENCIES),
                           "rate": rates.astype("float64"),
                           "quote": frame["Country"].map(quote_of)})
-    return as_text(table.sort_values(["country", "date"]).reset_index(drop=True))
+    table = as_text(table.sort_values(["country", "date"]).reset_index(drop=True))
+    return FRED_RATES.validate(table, source=source)
 
 
 def series_unit(series_id: str) -> str | None:
@@ -191,11 +221,7 @@ def read_fred_csv(path: Path | str) -> pd.DataFrame:
     if bad_names:
         raise SourceFormatError(source, "column name is not a FRED series ID",
                                 field="header", value=bad_names[0])
-    dates = pd.to_datetime(frame[date_column], format="%Y-%m-%d", errors="coerce")
-    if dates.isna().any():
-        first = dates[dates.isna()].index[0]
-        raise SourceFormatError(source, "date is not YYYY-MM-DD", field=date_column,
-                                value=frame.loc[first, date_column], row=int(first))
+    dates = parse_dates(frame[date_column], source, date_column)
     twice = dates.duplicated(keep=False)
     if twice.any():
         lines = twice[twice].index
@@ -205,6 +231,11 @@ def read_fred_csv(path: Path | str) -> pd.DataFrame:
     parts = []
     for series_id in series:
         values = numbers(frame[series_id], source, series_id, missing=FRED_MISSING)
+        if series_unit(series_id) is not None and values.le(0).any():
+            first = values.index[values.le(0).to_numpy()][0]
+            raise SourceFormatError(source, f"an exchange rate ({series_unit(series_id)}) "
+                                    "must be positive", field=series_id,
+                                    value=frame.loc[first, series_id], row=int(first))
         present = values.notna()
         parts.append(pd.DataFrame({"date": dates[present], "series_id": series_id,
                                    "value": values[present],
@@ -212,7 +243,8 @@ def read_fred_csv(path: Path | str) -> pd.DataFrame:
     table = pd.concat(parts, ignore_index=True)
     if table.empty:
         raise SourceFormatError(source, "no observation holds a value")
-    return as_text(table.sort_values(["series_id", "date"]).reset_index(drop=True))
+    table = as_text(table.sort_values(["series_id", "date"]).reset_index(drop=True))
+    return FRED_SERIES.validate(table, source=source)
 
 
 def build_fred_fx_annual(raw_dir: Path) -> pd.DataFrame:

@@ -22,11 +22,13 @@ from research.datasets import Dataset
 from research.errors import SourceFormatError
 from research.schemas import ISO3, Column, Schema
 from research.sources.comtrade_monthly import read_csv_checked
+from research.sources.tabular import FIRST_YEAR, LAST_YEAR
 
 FOLDER = "trade/gravity_agtpa"
 CSV_FILE = "Chapter2Application2.csv"
 
 DUMMIES = ("CNTG", "LANG", "CLNY", "RTA")
+MAX_EXACT_INTEGER = 2**53  # beyond it a float in the file is no longer an exact whole number
 
 GRAVITY_PANEL = Schema(
     name="gravity_agtpa",
@@ -69,7 +71,10 @@ def read_gravity_csv(path: Path) -> pd.DataFrame:
         values = raw[name]
         bad = values.isna() | values.lt(0) | np.isinf(values.to_numpy())
         if name in ("pair_id", "year") + DUMMIES:
-            bad |= values.ne(values.round())
+            # whole numbers that an int64 holds exactly (1e30 would wrap to -2**63)
+            bad |= values.ne(values.round()) | values.abs().gt(MAX_EXACT_INTEGER)
+        if name == "year":
+            bad |= ~values.between(FIRST_YEAR, LAST_YEAR)
         if name in DUMMIES:
             bad |= ~values.isin([0.0, 1.0])
         if bad.any():
@@ -91,7 +96,7 @@ def read_gravity_csv(path: Path) -> pd.DataFrame:
         first = panel.loc[duplicated, ["exporter", "importer", "year"]].iloc[0].to_dict()
         raise SourceFormatError(source, "the same exporter, importer and year appears twice",
                                 field="exporter,importer,year", value=first)
-    return panel
+    return GRAVITY_PANEL.validate(panel, source=source)
 
 
 def build(raw_dir: Path) -> pd.DataFrame:

@@ -174,6 +174,21 @@ def _cell_value(cell: object) -> tuple[float, str | None] | None:
     return None
 
 
+def _cell_problem(parsed: tuple[float, str | None] | None) -> str | None:
+    """What is wrong with a parsed data cell, or None: spending and its shares are finite
+    and never below 0 (NaN only with a marker)."""
+    if parsed is None:
+        return "neither a number nor a SIPRI missing marker ('...', 'xxx')"
+    value, marker = parsed
+    if marker is not None:
+        return None
+    if math.isnan(value) or math.isinf(value):
+        return "not a finite number"
+    if value < 0:
+        return "negative: military spending and its shares are never below 0"
+    return None
+
+
 def _title_units(measure: str, groups: dict, title_lines: list[tuple[str, str]],
                  where: str) -> dict[str, str]:
     """Check the sheet's title lines against the measure; return the unit's parts.
@@ -298,10 +313,11 @@ def _read_rows(rows, where: str, title: str, measure: str, groups: dict,
         row_records = []
         for column, cell in cells_by_year.items():
             parsed = _cell_value(cell)
-            if parsed is None:
+            problem = _cell_problem(parsed)
+            if problem:
                 coordinate = f"{get_column_letter(column + 1)}{number}"
                 raise SourceFormatError(
-                    where, "cell is neither a number nor a SIPRI missing marker ('...', 'xxx')",
+                    where, f"cell is {problem}",
                     field=f"cell {coordinate} ({name}, {year_cols[column]})", value=cell,
                     row=number)
             if parsed[1] is None and measure in SHARE_MEASURES:
@@ -384,7 +400,8 @@ def read_sipri_workbook(path: Path | str, sheets: Sequence[str] | None = BUNDLED
             raise SourceFormatError(str(path), "requested countries not found in the workbook",
                                     field="Country", value=absent)
     table = table.sort_values(["iso3", "measure", "year"], kind="stable").reset_index(drop=True)
-    return table.astype({"year": "int64", "value": "float64"})
+    table = table.astype({"year": "int64", "value": "float64"})
+    return MILITARY_EXPENDITURE.validate(table, source=str(path)) if len(table) else table
 
 
 def _country_sheets(workbook: openpyxl.Workbook, path: Path) -> list[tuple[str, str, dict]]:

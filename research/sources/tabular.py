@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import math
 import re
+import warnings
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,11 +27,14 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from research.errors import DataNotFoundError, SourceFormatError
+from research.errors import DataNotFoundError, SourceFormatError, TextEncodingWarning
 
 ZIP_MAGIC = b"PK\x03\x04"
-ENCODINGS = ("utf-8-sig", "cp1252")  # web exports saved on Windows are often cp1252
+# Double-byte encodings recognised (and refused) when a file is not UTF-8: decoding them as
+# cp1252 gives mojibake (Shift-JIS 日本 -> "“ú–{") without an error.
+DOUBLE_BYTE = {"shift_jis": "Shift-JIS", "gbk": "GBK", "big5": "Big5", "euc_kr": "EUC-KR"}
 HEADER_SEARCH_ROWS = 30
+FIRST_YEAR, LAST_YEAR = 1900, 2100  # years a trade or spending statistic can be for
 
 
 def fold(name: object) -> str:
@@ -51,16 +55,73 @@ def is_workbook(path: Path) -> bool:
         return handle.read(4) == ZIP_MAGIC
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
+def decode_text(data: bytes, source: str) -> str:
+    """The text of a file's bytes: UTF-8 (with or without a byte-order mark), else
+    Windows-1252 with a :class:`~research.errors.TextEncodingWarning`.
+
+    Raises
+    ------
+    SourceFormatError
+        NUL bytes (binary content or UTF-16), bytes that look like a double-byte East
+        Asian encoding (every non-ASCII byte in a run of two or more, and the text
+        decodes as Shift-JIS, GBK, Big5 or EUC-KR: the message names it), or bytes that
+        are neither UTF-8 nor Windows-1252; field ``encoding``.
+    """
     if b"\x00" in data:
-        raise SourceFormatError(str(path), "binary content (NUL bytes): not a CSV text file")
-    for encoding in ENCODINGS:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")  # never fails; bad text then shows up as unknown names
+        raise SourceFormatError(source, "binary content (NUL bytes): not a CSV text file "
+                                "(UTF-16 files must be saved as UTF-8)", field="encoding")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        where = error.start
+    try:
+        text: str | None = data.decode("cp1252")
+    except UnicodeDecodeError as error:
+        text, bad = None, error.start
+    if text is None or _mojibake(text):
+        fits = [name for codec, name in DOUBLE_BYTE.items() if _looks_like(data, codec)]
+        if fits:
+            raise SourceFormatError(source, f"not UTF-8: the text looks like a double-byte "
+                                    f"East Asian encoding ({' or '.join(fits)}); save the "
+                                    "file as UTF-8 and read it again", field="encoding",
+                                    value=fits[0] if len(fits) == 1 else fits)
+    if text is None:
+        raise SourceFormatError(source, f"neither UTF-8 nor Windows-1252 (byte "
+                                f"{data[bad]:#04x} at offset {bad}); save the file as UTF-8",
+                                field="encoding", value=data[bad:bad + 8])
+    warnings.warn(f"{source}: not UTF-8 (byte {data[where]:#04x} at offset {where}); "
+                  "read as Windows-1252: check names with accents", TextEncodingWarning,
+                  stacklevel=4)
+    return text
+
+
+_CJK = re.compile("[\u3000-\u30ff\u3100-\u318f\u3400-\u4dbf\u4e00-\u9fff"
+                  "\uac00-\ud7af\uf900-\ufaff\uff01-\uff60\uffe0-\uffe6]+")
+
+
+def _mojibake(text: str) -> bool:
+    """True when most non-ASCII characters of a cp1252 decoding stand in runs of two or
+    more, as double-byte text gives ("日本" -> "“ú–{"); accented Western words have them
+    one at a time ("Curaçao")."""
+    runs = [len(run) for run in re.findall(r"[^\x00-\x7f]+", text)]
+    return sum(n for n in runs if n >= 2) * 2 > sum(runs)
+
+
+def _looks_like(data: bytes, codec: str) -> bool:
+    """True when ``data`` decodes as ``codec`` into East Asian text: every non-ASCII
+    character is a CJK ideograph, kana, hangul or full-width form, and most stand in runs
+    of two or more (a cp1252 "ç" between ASCII letters also decodes, as one stray ideograph)."""
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    foreign = sum(1 for character in text if ord(character) > 0x7F)
+    runs = [len(run) for run in _CJK.findall(text)]
+    return foreign > 0 and sum(runs) == foreign and sum(n for n in runs if n >= 2) * 2 >= foreign
+
+
+def _decode(path: Path) -> str:
+    return decode_text(path.read_bytes(), str(path))
 
 
 def read_csv_text(path: Path | str, *, skip_lines: int = 0,
@@ -342,22 +403,52 @@ def numbers(text: pd.Series, where: str, field: str, *, missing: Sequence[str] =
     ------
     SourceFormatError
         Naming the row (the table index), the field and the first cell that is not a
-        number (or is negative or infinite when ``nonnegative``).
+        number, is infinite ("inf", or beyond float range such as "1e999"), or is
+        negative when ``nonnegative``.
     """
     text = text.astype(str).str.strip()
     is_missing = text.isin(list(missing))
     values = pd.to_numeric(text.where(~is_missing), errors="coerce").astype("float64")
     bad = values.isna() & ~is_missing
     message = "not a number"
+    if not bad.any():
+        bad = pd.Series(np.isinf(values.to_numpy()), index=values.index)
+        message = "infinite number (or beyond the range of a float)"
     if nonnegative and not bad.any():
-        bad = values.lt(0) | pd.Series(np.isinf(values.to_numpy()), index=values.index)
-        message = "negative or infinite number"
+        bad = values.lt(0)
+        message = "negative number"
     if bad.any():
         position = first_bad(bad)
         name = fields.iloc[position] if fields is not None else field
         raise SourceFormatError(where, message, field=name, value=text.iloc[position],
                                 row=text.index[position])
     return values
+
+
+def dates(text: pd.Series, where: str, field: str, *,
+          date_format: str = "%Y-%m-%d") -> pd.Series:
+    """Parse a text column of dates (``datetime64[ns]``); every cell must hold one.
+
+    Raises
+    ------
+    SourceFormatError
+        Naming the row (the table index), the field and the first cell that is not a
+        date in ``date_format`` or lies outside the range a table can hold
+        (:data:`research.schemas.DATE_MIN` to ``DATE_MAX``: 1677-09-21 to 2262-04-11).
+    """
+    from research.schemas import DATE_MAX, DATE_MIN
+
+    parsed = pd.to_datetime(text, format=date_format, errors="coerce")
+    bad = parsed.isna()
+    message = f"not a date {date_format.replace('%', '')}"
+    if not bad.any():
+        bad = parsed.lt(DATE_MIN) | parsed.gt(DATE_MAX)
+        message = f"date outside {DATE_MIN:%Y-%m-%d} to {DATE_MAX:%Y-%m-%d}"
+    if bad.any():
+        position = first_bad(bad)
+        raise SourceFormatError(where, message, field=field, value=text.iloc[position],
+                                row=text.index[position])
+    return parsed.astype("datetime64[ns]")
 
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:

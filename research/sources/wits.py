@@ -36,6 +36,8 @@ from research.datasets import Dataset
 from research.errors import SkippedDataWarning, SourceFormatError
 from research.schemas import TRADE_FLOWS
 from research.sources.comtrade_monthly import read_csv_checked
+from research.sources.tabular import FIRST_YEAR as FIRST_TRADE_YEAR
+from research.sources.tabular import LAST_YEAR as LAST_TRADE_YEAR
 from research.sources.tabular import as_text, find_column, numbers, read_table_text
 
 FOLDER = "trade/china_ree_wits_annual"
@@ -241,6 +243,11 @@ def read_wits_export(path: Path | str, *, sheet: str | None = None) -> pd.DataFr
     if bad.any():
         raise SourceFormatError(where, "year is not a 4-digit number", field="Year",
                                 value=years[bad].iloc[0], row=raw.index[bad.argmax()])
+    bad = ~pd.to_numeric(years).between(FIRST_TRADE_YEAR, LAST_TRADE_YEAR)
+    if bad.any():
+        raise SourceFormatError(where, f"year outside {FIRST_TRADE_YEAR}-{LAST_TRADE_YEAR}",
+                                field="Year", value=years[bad].iloc[0],
+                                row=raw.index[bad.argmax()])
     codes = cols["product"].where(cols["product"].str.len() != 5, "0" + cols["product"])
     bad = ~codes.str.fullmatch(r"\d{6}")
     if bad.any():
