@@ -12,8 +12,8 @@ BAN = config.REPO_ROOT / "notebooks" / "ban_impact.ipynb"
 def test_types_come_from_annotations_and_defaults():
     allowed = notebook_parameters(BAN)
     assert allowed["event_id"] == (str,)          # default "B2"
-    assert set(allowed["controls"]) == {str, list}  # annotated "Union[str, list]"
-    assert allowed["anticipation"] == (int,)      # default 1
+    assert set(allowed["comparisons"]) == {str, list}  # annotated "Union[str, list]"
+    assert set(allowed["anticipation"]) == {str, int}  # annotated "Union[str, int]"
 
 
 def test_misspelled_name_is_rejected_with_a_suggestion():
@@ -23,11 +23,11 @@ def test_misspelled_name_is_rejected_with_a_suggestion():
 
 
 def test_wrong_type_is_rejected():
-    with pytest.raises(ParameterError, match="'anticipation' got str '1', expected int"):
-        check_parameters(BAN, {"anticipation": "1"})
-    with pytest.raises(ParameterError, match="'anticipation' got bool"):
-        check_parameters(BAN, {"anticipation": True})
-    check_parameters(BAN, {"controls": ["rare_earths"], "event_id": "B1"})
+    with pytest.raises(ParameterError, match="'window_pre' got str '-24', expected int"):
+        check_parameters(BAN, {"window_pre": "-24"})
+    with pytest.raises(ParameterError, match="'anticipation' got float"):
+        check_parameters(BAN, {"anticipation": 1.5})
+    check_parameters(BAN, {"comparisons": ["rare_earths"], "event_id": "B1"})
 
 
 # --- values against the reference data --------------------------------------------------
@@ -40,7 +40,8 @@ DEFENSE = config.REPO_ROOT / "notebooks" / "defense_spending.ipynb"
 @pytest.mark.parametrize(("notebook", "parameters", "message"), [
     (BAN, {"event_id": "B12"}, r"'event_id' = 'B12' is not an event id .* valid ids: A1,"),
     (BAN, {"basket": "graphit"}, r"unknown basket\(s\) \['graphit'\]; allowed: .*'graphite'"),
-    (BAN, {"controls": ["rare_earths", "JPNX"]}, r"\['JPNX'\] are neither product groups"),
+    (BAN, {"comparisons": ["rare_earths", "JPNX"]}, r"\['JPNX'\] are neither product groups"),
+    (BAN, {"anticipation": "soon"}, r"'anticipation' = 'soon': use 'auto'"),
     (BAN, {"outcome": "value"}, r"'outcome' = 'value'; allowed: \['value_usd', 'quantity'\]"),
     (OVERVIEW, {"reporter": "China"}, r"'reporter' = 'China' is not an ISO3 country code"),
     (OVERVIEW, {"destinations": ["JPN", "XXK"]}, r"\['XXK'\] are not ISO3 country codes"),

@@ -265,17 +265,21 @@ class BanStudyResult:
         for i, (outcome, fit) in enumerate(self.fits.items()):
             table = fit.event_time()
             shift = (i - (len(self.fits) - 1) / 2) * 0.18
-            ax.errorbar(table["event_time"] + shift, table["pct"],
-                        yerr=[table["pct"] - table["pct_low"], table["pct_high"] - table["pct"]],
-                        fmt="o", ms=3.5, lw=0.9, capsize=0, color=f"C{i}",
-                        label=OUTCOME_LABEL.get(outcome, outcome))
+            c = critical_value(LEVEL, fit.n_clusters or None)
+            ax.errorbar(table["event_time"] + shift, table["estimate"],
+                        yerr=c * table["std_error"], fmt="o", ms=3.5, lw=0.9, capsize=0,
+                        color=f"C{i}", label=OUTCOME_LABEL.get(outcome, outcome))
         ax.axhline(0, color="black", lw=0.7)
         ax.axvline(-0.5, color="0.4", ls="--", lw=0.8)
         if self.design.anticipation:
             ax.axvspan(-self.design.anticipation - 0.5, -0.5, color="C1", alpha=0.08)
         ax.set_xlabel("months since the measure took effect (0 = effective month)")
-        ax.set_ylabel("change against the pre-period, % (95% CI)")
-        ax.set_yscale("symlog", linthresh=100)
+        ax.set_ylabel("change against the pre-period, % (95% CI, log scale)")
+        low, high = ax.get_ylim()
+        ticks = [p for p in (-99, -95, -90, -75, -50, 0, 100, 300, 900, 2400)
+                 if low <= np.log1p(p / 100) <= high]
+        ax.set_yticks([np.log1p(p / 100) for p in ticks], [f"{p:+d}%" if p else "0"
+                                                            for p in ticks])
         ax.set_title(title or f"{self.design.event_id}, {self.design.basket}: event-time "
                      f"profile ({self.verdict})", fontsize=11)
         ax.legend(loc="lower left", fontsize=8, frameon=False)
@@ -1074,3 +1078,172 @@ def sensitivity_table(design: BanStudyDesign, outcome: str = "value_usd",
             row = {"comparison": name, "caveat": f"{caveat}; not estimated: {error}"}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --- other estimators, side by side under the verdict -------------------------------------
+
+def treated_flow(design: BanStudyDesign, outcome: str = "value_usd") -> pd.Series:
+    """The treated flow of a design summed over its destinations, one value per month."""
+    treated = design.panel[design.panel["treated"]]
+    series = treated.groupby("period")[outcome].sum(min_count=1).asfreq("MS")
+    series.attrs["unit"] = "USD" if outcome == "value_usd" else "kg"
+    return series
+
+
+def other_estimators(design: BanStudyDesign, outcome: str = "value_usd") -> dict:
+    """Interrupted time series and synthetic control of the design's treated flow.
+
+    They estimate other things than the event study (the treated flow against its own
+    past, or against a weighted mix of comparison flows), so they are shown beside the
+    verdict, not inside it. A method the data cannot support gives its reason as a string.
+    """
+    from research.estimate.its import interrupted_time_series
+    from research.estimate.synth import synthetic_control
+
+    out: dict[str, object] = {}
+    if design.kind == "annual" or not len(design.panel) or design.problems:
+        reason = "; ".join(design.problems) or "no monthly panel"
+        return {"interrupted time series": reason, "synthetic control": reason}
+    flow = treated_flow(design, outcome)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out["interrupted time series"] = interrupted_time_series(
+                flow, design.effective, anticipation=design.anticipation)
+    except (EstimationError, ParameterError, ValueError, np.linalg.LinAlgError) as error:
+        out["interrupted time series"] = str(error)
+    skipped = design.effective - pd.DateOffset(months=design.anticipation)
+    donors = design.panel[~design.panel["treated"]]
+    panel = pd.concat([
+        pd.DataFrame({"unit": "treated", "period": flow.index, outcome: flow.to_numpy()}),
+        pd.DataFrame({"unit": (donors["partner_iso3"] + ":" + donors["series"]).to_numpy(),
+                      "period": donors["period"].to_numpy(),
+                      outcome: donors[outcome].to_numpy()})], ignore_index=True)
+    panel = panel[~((panel["period"] >= skipped) & (panel["period"] < design.effective))]
+    pre_mean = panel[panel["period"] < skipped].groupby("unit")[outcome].mean()
+    panel = panel[panel["unit"].map(pre_mean).fillna(0) > 0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out["synthetic control"] = synthetic_control(
+                panel, unit="unit", time="period", outcome=outcome, treated_unit="treated",
+                intervention=design.effective)
+    except (EstimationError, ParameterError, ValueError, np.linalg.LinAlgError) as error:
+        out["synthetic control"] = str(error)
+    return out
+
+
+def side_by_side(result: BanStudyResult, others: dict) -> pd.DataFrame:
+    """The event study's impact and cumulative effects beside the other estimators'
+    headlines, each with what it estimates (reads headlines only)."""
+    rows = []
+    main = next(iter(result.fits.values()), None)  # the headline outcome is fitted first
+    for fit in ([main] if main else []):
+        for term in ("impact", "cumulative"):
+            e = fit.effect(term)
+            if e:
+                rows.append({"method": f"event study ({term})",
+                             "estimates": f"{e.label}: treated lines against comparison "
+                                          "series at the same destinations",
+                             "effect_pct": e.pct, "conf_low": e.pct_low,
+                             "conf_high": e.pct_high, "p_value": e.p_value})
+    for name, other in others.items():
+        if isinstance(other, str):
+            rows.append({"method": name, "estimates": f"not run: {other}"})
+            continue
+        h = other.headline
+        rows.append({"method": name, "estimates": h.get("label", ""),
+                     "effect_pct": h.get("estimate"), "conf_low": h.get("conf_low"),
+                     "conf_high": h.get("conf_high"), "p_value": h.get("p_value")})
+    return pd.DataFrame(rows, columns=["method", "estimates", "effect_pct", "conf_low",
+                                       "conf_high", "p_value"])
+
+
+# --- what the report shows -------------------------------------------------------------
+
+def data_limits(design: BanStudyDesign) -> list[str]:
+    """What the design's data cannot say, in words (mixed-scope lines, missing lines)."""
+    limits = []
+    for code, why in design.partly_treated:
+        limits.append(f"HS {code} is only partly treated ({why}); it is a sensitivity row, "
+                      "not a comparison.")
+    scope = lines_table(design)
+    mixed = scope[scope["mixed_scope"] & scope["role"].eq("treated")]["hs6"].tolist() \
+        if len(scope) else []
+    if mixed:
+        limits.append(f"The treated line(s) {', '.join(mixed)} mix controlled and "
+                      "uncontrolled goods at HS6: the estimate is of the whole line; a "
+                      "collapse of the controlled goods alone is diluted. 8-digit national "
+                      "tariff lines separate them.")
+    if design.kind == "lines":
+        limits.append("One treated line against a few comparison series: shocks specific to "
+                      "the treated line in the same months (its own price cycle) load onto "
+                      "the estimate.")
+    return limits
+
+
+def lines_table(design: BanStudyDesign) -> pd.DataFrame:
+    """The HS6 lines of the design's basket with their role and mixed-scope flag."""
+    table = datasets.load("hs_baskets")
+    table = table[table["basket"] == design.basket][["hs6", "description", "mixed_scope",
+                                                      "hs2017", "note"]].copy()
+    partly = dict(design.partly_treated)
+    table["role"] = [("treated" if code in design.treated else
+                      "partly treated" if code in partly else "no monthly data")
+                     for code in table["hs6"]]
+    return table[["hs6", "role", "mixed_scope", "hs2017", "description", "note"]] \
+        .reset_index(drop=True)
+
+
+def design_markdown(result: BanStudyResult) -> str:
+    """Markdown description of the design: comparison, destinations, exclusions, notes."""
+    from research.markup import escape_markdown as esc
+
+    design = result.design
+    lines = [f"- **Design:** {esc(design.kind)}; {esc(result.method)}.",
+             f"- **Event time:** month 0 = {design.effective:%Y-%m} (effective); "
+             f"announced {design.announced:%Y-%m-%d}; anticipation window "
+             f"{design.anticipation} month(s); sample months {design.window[0]} to "
+             f"{design.window[1]}.",
+             f"- **Treated:** {esc(', '.join(design.treated)) or 'none'}.",
+             f"- **Comparison:** {esc(', '.join(design.comparisons)) or 'none'}.",
+             f"- **Destinations ({len(design.destinations)}):** "
+             f"{esc(', '.join(design.destinations)) or 'none'}."]
+    for series, why in design.excluded:
+        lines.append(f"- *Left out of the comparison:* {esc(series)}: {esc(why)}.")
+    lines.append("- **Zeros:** months a destination-series pair reported at least once in "
+                 "the window is absent from are counted as reported zeros (the source omits "
+                 "them); pairs never reported are left out.")
+    lines.append("- **Event types that touch a series:** " + esc(", ".join(TOUCHING_TYPES))
+                 + ".")
+    lines += [f"- {esc(n)}" for n in result.notes]
+    return "\n".join(lines)
+
+
+def flows_plot(result: BanStudyResult, outcome: str | None = None):
+    """Treated and comparison flows, each indexed to its pre-period mean (= 100)."""
+    import matplotlib.pyplot as plt
+
+    design = result.design
+    outcome = outcome or ("quantity" if design.kind == "annual" else
+                          next(iter(result.fits), "value_usd"))
+    fig, ax = plt.subplots(figsize=(9, 4))
+    if not len(design.panel):
+        ax.text(0.5, 0.5, "no data for this design", ha="center", transform=ax.transAxes)
+        return fig
+    sums = describe(design, outcome)
+    pre = sums[sums["period"] < design.effective - pd.DateOffset(months=design.anticipation)]
+    for column, label, color in (("treated", "treated: " + ", ".join(design.treated), "C3"),
+                                 ("comparison", "comparison", "0.4")):
+        base = pre[column].mean()
+        if base and base > 0:
+            ax.plot(sums["period"], 100 * sums[column] / base, label=label, color=color,
+                    lw=1.6 if column == "treated" else 1.1)
+    start = design.effective - pd.DateOffset(months=design.anticipation)
+    ax.axvspan(start, design.effective, color="C1", alpha=0.12, label="anticipation")
+    ax.axvline(design.effective, color="black", ls="--", lw=0.8)
+    ax.set_ylabel(f"index, pre-period mean = 100 ({OUTCOME_LABEL.get(outcome, outcome)})")
+    ax.set_title(f"{design.event_id}, {design.basket}: treated and comparison flows",
+                 fontsize=11)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    return fig

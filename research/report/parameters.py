@@ -135,11 +135,18 @@ def check_values(notebook: Path, parameters: dict, data_dir: Path | None = None)
             if bad:
                 raise ParameterError(f"{where}: parameter {name!r}: unknown basket(s) {bad}; "
                                      f"allowed: {allowed}")
-        elif name == "controls" and isinstance(value, list):
-            bad = [v for v in value if v not in _groups() and not _iso3(v)]
+        elif name in ("controls", "comparisons") and isinstance(value, list):
+            bad = [v for v in value if v not in _groups() and not _iso3(v)
+                   and not (isinstance(v, str) and len(v) == 6 and v.isdigit())]
             if bad:
-                raise ParameterError(f"{where}: parameter 'controls': {bad} are neither "
-                                     f"product groups {_groups()} nor ISO3 codes")
+                raise ParameterError(f"{where}: parameter {name!r}: {bad} are neither "
+                                     f"product groups {_groups()}, HS6 codes nor ISO3 codes")
+        elif name in ("controls", "comparisons") and value != "auto":
+            raise ParameterError(f"{where}: parameter {name!r} = {value!r}: use 'auto' or a "
+                                 "list")
+        elif name == "anticipation" and isinstance(value, str) and value != "auto":
+            raise ParameterError(f"{where}: parameter 'anticipation' = {value!r}: use 'auto' "
+                                 "or a number of months")
         elif name in ISO3_PARAMETERS and not _iso3(value):
             raise ParameterError(f"{where}: parameter {name!r} = {value!r} is not an ISO3 "
                                  "country code (e.g. 'JPN')")
