@@ -162,6 +162,9 @@ class Cache:
         if record.get("key", key) != key:
             return record, payload, (f"record field 'key' = {record.get('key')!r} does not "
                                      f"match its file name {record_path.name}")
+        if retrieved_time(record) is None:
+            return record, payload, (f"record field 'retrieved' = {record.get('retrieved')!r} "
+                                     "is not an ISO 8601 time with its UTC offset")
         if payload.is_symlink():
             return record, payload, "payload is a symbolic link, not a cached file"
         if not payload.is_file():
@@ -219,11 +222,22 @@ class Cache:
         return record
 
 
-def _age(record: dict, now: datetime) -> timedelta | None:
-    try:
-        return now - datetime.fromisoformat(record["retrieved"])
-    except (KeyError, TypeError, ValueError):
+def retrieved_time(record: Mapping[str, object]) -> datetime | None:
+    """The record's ``retrieved`` time (aware, UTC), or ``None`` when it is missing, not
+    ISO 8601 ("yesterday"), or has no UTC offset: such a record is corrupt."""
+    text = record.get("retrieved")
+    if not isinstance(text, str):
         return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when.astimezone(UTC) if when.tzinfo is not None else None
+
+
+def _age(record: dict, now: datetime) -> timedelta | None:
+    when = retrieved_time(record)
+    return None if when is None else now - when
 
 
 def cached(source: str, query: Mapping[str, object], loader_version: str,

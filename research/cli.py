@@ -180,6 +180,7 @@ def data_pull(
 @data_app.command("status")
 def data_status() -> None:
     """What the download cache holds: source, retrieval time, rows, size, integrity."""
+    import pandas as pd
     from rich.table import Table
 
     from research.cache import cache_status
@@ -190,7 +191,8 @@ def data_status() -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("from", overflow="fold")
     for row in status.itertuples():
-        table.add_row(row.source, f"{row.retrieved:%Y-%m-%d %H:%M}", str(row.rows),
+        when = "?" if row.retrieved is pd.NaT else f"{row.retrieved:%Y-%m-%d %H:%M}"
+        table.add_row(row.source, when, str(row.rows),
                       f"{row.bytes:,}", "yes" if row.ok else f"NO: {row.problem}",
                       str(row.url or row.query))
     Console(width=200).print(table)

@@ -154,3 +154,29 @@ def test_cache_status(tmp_path: Path) -> None:
 def test_source_name_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ParameterError):
         cached("../escape", QUERY, "1", Downloads(), parse, len, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("retrieved", ["yesterday", "2024-13-01T00:00:00+00:00",
+                                       "2024-01-01T00:00:00", 17, None])
+def test_record_with_a_bad_retrieval_time_is_corrupt(tmp_path: Path, retrieved: object,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    download = Downloads()
+    run(tmp_path, download)
+    record_path = tmp_path / "demo" / f"{cache_key('demo', QUERY, '1')}.json"
+    record = json.loads(record_path.read_text())
+    record["retrieved"] = retrieved
+    record_path.write_text(json.dumps(record))
+    status = cache_status(tmp_path)
+    assert not status["ok"].item() and "field 'retrieved'" in status["problem"].item()
+    # the CLI's status table shows it, with no traceback
+    from typer.testing import CliRunner
+
+    from research.cli import app
+
+    monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path))
+    shown = CliRunner().invoke(app, ["data", "status"])
+    assert shown.exit_code == 0 and shown.exception is None
+    assert "NO: record field 'retrieved'" in " ".join(shown.output.split())
+    with pytest.warns(CacheWarning, match=r"field 'retrieved' = .* is not an ISO 8601 time"):
+        again = run(tmp_path, download)
+    assert not again.from_cache and download.calls == 2
