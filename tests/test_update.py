@@ -114,8 +114,10 @@ def test_update_offline_from_recorded_responses(grid: Path, tmp_path: Path, fixt
     assert [m["status"] for m in first] == ["succeeded", "succeeded"]
     before = json.loads((reports / RUNS[0] / "headline.json").read_text(encoding="utf-8"))
 
-    # record the API answers into the cache (online, fake transport)
-    pulled = runner.invoke(cli.app, ["data", "pull", "--start", MONTHS[0], "--end", MONTHS[1]])
+    # record the API answers into the cache (online, fake transport); into another folder,
+    # as a pull into the updated folder would be merged onto by the update (no revisions)
+    pulled = runner.invoke(cli.app, ["data", "pull", "--start", MONTHS[0], "--end", MONTHS[1],
+                                     "--out", str(tmp_path / "pulled")])
     assert pulled.exit_code == 0, pulled.output
     assert transport.urls and all(u.startswith(f"{comtrade_api.BASE_URL}/data/v1/get/C/M/HS?")
                                   for u in transport.urls)
