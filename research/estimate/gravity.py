@@ -83,6 +83,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from scipy import sparse
+from scipy.sparse.linalg import lsmr
 from scipy.special import gammaln
 
 from research.errors import (
@@ -99,7 +100,8 @@ FEW_CLUSTERS = 30  # below this, cluster-robust SEs are known to be too small (C
 METHOD = "ppml"
 RELU_WEIGHT = 1e8  # weight of the y > 0 rows in the ReLU least squares (ppmlhdfe: eps^-1/2)
 COLLINEAR_TOL = 1e-6  # a regressor whose partialled-out norm is below this share is dropped
-MAX_SWEEPS = 20_000  # most alternating-projection sweeps in one demeaning
+AP_SWEEPS = 1_000  # alternating-projection sweeps before LSMR takes over
+MIN_INFORMATION_SHARE = 1e-6  # below: the fixed effects leave the coefficient unidentified
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 
@@ -262,18 +264,23 @@ def _drop_separated(y: np.ndarray, groups: list[np.ndarray],
 
 
 class _Demeaner:
-    """Weighted within-group demeaning over several fixed effects (alternating projections).
+    """Weighted within-group demeaning over several fixed effects.
 
-    ``demean`` takes a vector or a matrix (one column per variable, projected together).
+    ``demean`` takes a vector or a matrix (one column per variable, projected together)
+    and runs alternating projections with Irons-Tuck acceleration; columns still moving
+    after ``AP_SWEEPS`` sweeps (extreme weights, weakly connected groups) are finished by
+    LSMR (Fong and Saunders 2011) on the column-scaled weighted dummy design, a Krylov
+    method that does not stall where the projections crawl.
     """
 
     def __init__(self, groups: list[np.ndarray], names: list[str] | None = None) -> None:
         self.groups = [np.ascontiguousarray(g) for g in groups]
         self.sizes = [int(g.max()) + 1 if len(g) else 0 for g in self.groups]
         self.names = names or [f"fixed effect {i + 1}" for i in range(len(groups))]
-        n = len(self.groups[0]) if self.groups else 0
+        self.n = len(self.groups[0]) if self.groups else 0
         # group-by-row indicator matrices: group sums of a matrix in one sparse product
-        self.indicators = [sparse.csr_matrix((np.ones(n), (g, np.arange(n))), shape=(s, n))
+        self.indicators = [sparse.csr_matrix((np.ones(self.n), (g, np.arange(self.n))),
+                                             shape=(s, self.n))
                            for g, s in zip(self.groups, self.sizes, strict=True)]
         self.iterations = 0
         self.last_corrections = [0.0] * len(self.groups)
@@ -295,13 +302,13 @@ class _Demeaner:
             self.last_corrections[k] = float(np.abs(means).max()) if means.size else 0.0
         return v
 
-    def demean(self, v: np.ndarray, tol: float, max_sweeps: int = MAX_SWEEPS,
+    def demean(self, v: np.ndarray, tol: float, max_sweeps: int = AP_SWEEPS,
                what: str = "fixed-effect demeaning") -> np.ndarray:
         """Residual of ``v`` after projecting out all fixed effects with weights ``w``.
 
-        Alternating projections with Irons-Tuck acceleration every second sweep; a column
-        is done when its largest change in a sweep is below ``tol`` times its largest
-        absolute value. Raises :class:`ConvergenceError` after ``max_sweeps`` sweeps.
+        A column is done when its largest change in a sweep is below ``tol`` times its
+        largest absolute value; after ``max_sweeps`` sweeps the columns left go to LSMR,
+        and :class:`ConvergenceError` is raised if LSMR does not converge either.
         """
         one_d = v.ndim == 1
         matrix = v[:, None] if one_d else v
@@ -333,8 +340,10 @@ class _Demeaner:
                 break
             x, gx = x[:, left], gx[:, left]
             if sweeps >= max_sweeps:
-                self._fail(what, sweeps, float((np.abs(gx - x).max(axis=0)
-                                                / scale[active]).max()), tol)
+                # x differs from the input by an element of the fixed-effect span: its
+                # residual is the one sought
+                out[:, active] = self.lsmr_residual(gx, tol, what=what, sweeps=sweeps)
+                break
             ggx = self._sweep(gx)
             sweeps += 1
             delta_g = ggx - gx
@@ -350,11 +359,49 @@ class _Demeaner:
         self.iterations += sweeps
         return out[:, 0] if one_d else out
 
-    def _fail(self, what: str, sweeps: int, reached: float, tol: float) -> None:
+    def design(self, x: np.ndarray | None = None) -> sparse.csr_matrix:
+        """The dummy matrix of all fixed effects (n x sum of levels), then ``x``."""
+        blocks = [ind.T for ind in self.indicators]
+        if x is not None and x.shape[1]:
+            blocks.append(sparse.csr_matrix(x))
+        return sparse.hstack(blocks, format="csr")
+
+    def lsmr_residual(self, v: np.ndarray, tol: float, *, x: np.ndarray | None = None,
+                      what: str = "fixed-effect demeaning", sweeps: int = 0,
+                      start: list | None = None) -> np.ndarray:
+        """Residuals of the weighted least squares of each column of ``v`` on the fixed
+        effects (and ``x``), by LSMR with unit-norm weighted columns.
+
+        ``start`` (optional) holds one LSMR starting point per column and is updated in
+        place with the solutions (warm starts for a sequence of nearby problems).
+        """
+        design = self.design(x)
+        root_w = np.sqrt(self.w)
+        weighted = sparse.diags(root_w) @ design
+        norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=0)).ravel())
+        col_scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        weighted = weighted @ sparse.diags(col_scale)
+        limit = max(10_000, 10 * design.shape[1])
+        out = np.empty(v.shape)
+        for j in range(v.shape[1]):
+            x0 = start[j] if start is not None and start[j] is not None else None
+            solution, istop, iterations, *_ = lsmr(weighted, root_w * v[:, j], atol=tol,
+                                                   btol=tol, maxiter=limit, x0=x0)
+            if istop == 7:
+                self._fail(what, sweeps + iterations, float("nan"), tol, lsmr_used=True)
+            if start is not None:
+                start[j] = solution
+            out[:, j] = v[:, j] - design @ (col_scale * solution)
+            self.iterations += iterations
+        return out
+
+    def _fail(self, what: str, sweeps: int, reached: float, tol: float,
+              lsmr_used: bool = False) -> None:
         slowest = self.names[int(np.argmax(self.last_corrections))]
+        how = " (alternating projections, then LSMR)" if lsmr_used else ""
         raise ConvergenceError(
-            f"{what} did not converge in {sweeps} sweeps: the largest change in the last "
-            f"sweep was {reached:.1e} of the variable's scale, against a tolerance of "
+            f"{what} did not converge in {sweeps} sweeps{how}: the largest change in the "
+            f"last sweep was {reached:.1e} of the variable's scale, against a tolerance of "
             f"{tol:.0e}; the slowest fixed effect is {slowest!r} (its group means still "
             "move); the fixed effects may be nearly collinear or the weights extreme",
             what=what, iterations=sweeps, reached=reached, tolerance=tol,
@@ -405,43 +452,37 @@ def _relu_separated(y: np.ndarray, x: np.ndarray, groups: list[np.ndarray],
                     tol: float = 1e-5, max_iter: int = 1000) -> np.ndarray:
     """Mask of observations separated by the regressors and fixed effects (ReLU method).
 
-    See the module docstring (Correia, Guimarães and Zylkin 2021, section 4). ``x``
-    should have full column rank within the fixed effects (without fixed effects it
-    must include the constant). With the weighting method the fit on the ``y > 0``
-    rows is zero only up to an error ``eps`` of order ``1 / weight``; fits on the
-    ``y = 0`` rows within ``[-0.1 d, d]``, ``d = eps + tol``, count as zero (stricter
-    below zero, against false positives, as ``ppmlhdfe`` does). ``u`` is rescaled to a
-    maximum of one each step, so ``tol`` is relative.
+    See the module docstring (Correia, Guimarães and Zylkin 2021, section 4). Without
+    fixed effects ``x`` must include the constant. Each least-squares step is solved
+    jointly on ``[fixed-effect dummies, x]`` by LSMR, warm-started from the previous
+    step (alternating projections crawl with these weights when separation splits the
+    fixed-effect graph); without fixed effects by a dense least squares. With the
+    weighting method the fit on the ``y > 0`` rows is zero only up to an error ``eps``
+    of order ``1 / weight``; fits on the ``y = 0`` rows within ``[-0.1 d, d]``,
+    ``d = eps + tol``, count as zero (stricter below zero, against false positives, as
+    ``ppmlhdfe`` does). ``u`` is rescaled to a maximum of one each step, so ``tol`` is
+    relative.
     """
-    names = names or [f"fixed effect {i + 1}" for i in range(len(groups))]
     zero = y <= 0
     if not zero.any() or zero.all():
         return np.zeros(len(y), dtype=bool)
     w = np.where(zero, 1.0, weight)
-    what = "separation check (ReLU): weighted demeaning"
     if groups:
         demeaner = _Demeaner(groups, names)
         demeaner.set_weights(w)
-        x_tilde = demeaner.demean(x, 1e-12, what=what) if x.shape[1] else x
+        start: list = [None]
     else:
-        demeaner = None
-        x_tilde = x
-    scale = np.sqrt(w)
-    xw = x_tilde * scale[:, None]
+        root_w = np.sqrt(w)
+        xw = x * root_w[:, None]
     u = zero.astype(float)
-    u_tilde = u_last = None
     for _ in range(max_iter):
-        if demeaner is not None:  # warm start, exact modulo the fixed-effect span
-            start = u if u_tilde is None else u_tilde + (u - u_last)
-            u_tilde = demeaner.demean(start, 1e-12, what=what)
+        if groups:
+            resid = demeaner.lsmr_residual(u[:, None], 1e-12, x=x, start=start,
+                                           what="separation check (ReLU): least squares")
+            resid = resid[:, 0]
         else:
-            u_tilde = u
-        u_last = u
-        if x_tilde.shape[1]:
-            beta = np.linalg.lstsq(xw, u_tilde * scale, rcond=1e-12)[0]
-            resid = u_tilde - x_tilde @ beta
-        else:
-            resid = u_tilde
+            beta = np.linalg.lstsq(xw, u * root_w, rcond=1e-12)[0]
+            resid = u - x @ beta
         fit = u - resid
         delta = float(np.abs(fit[~zero]).max()) + tol
         fit[~zero] = 0.0
@@ -458,8 +499,8 @@ def _relu_separated(y: np.ndarray, x: np.ndarray, groups: list[np.ndarray],
         if top <= 0:
             return np.zeros(len(y), dtype=bool)
         u /= top
-        u_tilde = u_tilde / top if u_tilde is not None else None
-        u_last = u_last / top
+        if groups and start[0] is not None:
+            start[0] = start[0] / top
     raise ConvergenceError(f"separation check (ReLU) did not converge in {max_iter} "
                            "iterations", what="separation check (ReLU)",
                            iterations=max_iter, tolerance=tol)
@@ -485,8 +526,7 @@ def _find_separation(y: np.ndarray, x: np.ndarray, groups: list[np.ndarray],
                 groups = [pd.factorize(g[keep])[0] for g in groups]
         if not relu or not len(index):
             break
-        independent = _independent_columns(x, groups, fe_names)
-        separated = _relu_separated(y, x[:, independent], groups, fe_names)
+        separated = _relu_separated(y, x, groups, fe_names)
         if not separated.any():
             break
         n_relu += int(separated.sum())
@@ -628,6 +668,16 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
     fit = _irls(y, x, groups, fe_names, tol=tol, max_iter=max_iter,
                 has_intercept="Intercept" in estimated and not groups)
     beta, x_tilde, mu = fit["beta"], fit["x_tilde"], fit["mu"]
+    weak = fit["information_share"] < MIN_INFORMATION_SHARE
+    if weak.any():
+        shares = ", ".join(f"{n}: {v:.1e}" for n, v, bad in
+                           zip(estimated, fit["information_share"], weak, strict=True) if bad)
+        raise EstimationError(
+            "coefficient(s) not numerically identified: at the fitted means the fixed "
+            f"effects absorb all but a share below {MIN_INFORMATION_SHARE:.0e} of the "
+            f"weighted variation of the regressor(s) ({shares}); the Poisson weights sit on "
+            f"a few observations (the outcome spans {_orders_of_magnitude(y):.0f} orders of "
+            "magnitude), so no digit of the estimate can be trusted")
 
     # 4. sandwich variance
     n = len(y)
@@ -725,6 +775,12 @@ def _inverse(gram: np.ndarray, names: list[str]) -> np.ndarray:
     return np.linalg.inv(scaled) / np.outer(scale, scale)
 
 
+def _orders_of_magnitude(y: np.ndarray) -> float:
+    """log10 of the ratio of the largest to the smallest positive outcome."""
+    positive = y[y > 0]
+    return float(np.log10(positive.max() / positive.min())) if len(positive) else 0.0
+
+
 def _pseudo_r2(y: np.ndarray, mu: np.ndarray) -> float:
     """McFadden's pseudo R-squared ``1 - ll / ll0`` of a Poisson fit."""
     positive = y > 0
@@ -813,11 +869,20 @@ def _irls(y: np.ndarray, x: np.ndarray, groups: list[np.ndarray], fe_names: list
     if demeaner is not None and k:
         demeaner.set_weights(mu)
         x_tilde = demeaner.demean(x_tilde, target_inner, what="IRLS demeaning")
+    # share of each regressor's weighted variation left after partialling out the fixed
+    # effects with the final weights: near zero, the information on its coefficient sits in
+    # a few observations that the fixed effects fit alone (explosive outcomes)
+    if demeaner is not None and k:
+        centred = xs - (mu @ xs) / mu.sum()
+        information_share = (mu @ x_tilde**2) / np.maximum(mu @ centred**2, 1e-300)
+    else:
+        information_share = np.ones(k)
     beta = beta / x_scale
     if has_intercept:  # the fit was on y / mean(y): shift the intercept back
         beta[0] += np.log(y_scale)
     return {"beta": beta, "x_tilde": x_tilde * x_scale, "mu": mu * y_scale,
-            "iterations": iteration, "deviance": deviance * y_scale, "converged": converged}
+            "iterations": iteration, "deviance": deviance * y_scale, "converged": converged,
+            "information_share": information_share}
 
 
 def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
