@@ -46,3 +46,25 @@ def test_write_index_reads_run_folders_only(tmp_path):
     assert [m["name"] for m in read_manifests(tmp_path)] == ["a", "b"]
     page = write_index(tmp_path).read_text()
     assert "2 runs, 0 failed" in page and ".a.tmp1234" not in page
+
+
+def test_corrupt_manifests_are_listed_as_corrupt_not_a_crash(tmp_path):
+    texts = {"cut": json.dumps(_manifest("cut"))[:40],  # a truncated write
+             "list": "[1, 2]",
+             "typed": json.dumps({**_manifest("typed"), "parameters": "a=b"}),
+             "headline": json.dumps({**_manifest("headline"),
+                                     "headline": {"label": "x", "estimate": "big"}}),
+             "good": json.dumps(_manifest("good"))}
+    for name, text in texts.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(text)
+    found = {m["name"]: m for m in read_manifests(tmp_path)}
+    assert found["good"]["status"] == "succeeded"
+    assert {n for n, m in found.items() if m["status"] == "corrupt"} == {
+        "cut", "list", "typed", "headline"}
+    assert "not a JSON object but list" in found["list"]["corrupt"]
+    assert "field 'parameters' = 'a=b' is not a dict" in found["typed"]["corrupt"]
+    assert "field 'headline.estimate' = 'big' is not a number" in found["headline"]["corrupt"]
+    page = write_index(tmp_path).read_text()
+    assert "5 runs, 4 failed" in page
+    assert f"corrupt manifest: {tmp_path / 'cut' / 'manifest.json'}: unreadable" in page

@@ -225,7 +225,13 @@ def test_failed_and_old_runs_always_rerun(project):
     assert plan([spec], reports)[0].reasons == (
         "manifest written by an older runner (no record of the files read)",)
     (reports / "ev/manifest.json").write_text("{truncated")
-    assert plan([spec], reports)[0].reasons == ("no previous run",)
+    (reason,) = plan([spec], reports)[0].reasons  # reruns, naming the file and the problem
+    assert reason.startswith(f"corrupt manifest ({reports / 'ev/manifest.json'}: unreadable "
+                             "or not JSON (JSONDecodeError")
+    (reports / "ev/manifest.json").write_text(json.dumps({"name": "ev", "error": "boom"}))
+    assert plan([spec], reports)[0].reasons == (
+        f"corrupt manifest ({reports / 'ev/manifest.json'}: field 'error' = 'boom' is not "
+        "a dict)",)
 
 
 def test_nothing_to_rerun_writes_only_a_missing_index(project):

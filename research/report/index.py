@@ -29,13 +29,61 @@ function applyFilters(){
 """
 
 
+# Fields the index reads, with the types a manifest must give them (None allowed).
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "name": str, "status": str, "title": str, "notebook": str, "finished": str,
+    "parameters": dict, "headline": dict, "error": dict, "last_failure": (dict, bool),
+    "outputs": list}
+_NUMBERS = ("estimate", "conf_low", "conf_high")
+
+
+def manifest_problem(manifest: object) -> str | None:
+    """What makes a parsed manifest unusable (not a table, a field of the wrong type),
+    or None."""
+    if not isinstance(manifest, dict):
+        return f"not a JSON object but {type(manifest).__name__}"
+    for field, kind in _FIELD_TYPES.items():
+        value = manifest.get(field)
+        if value is not None and not isinstance(value, kind):
+            return f"field {field!r} = {str(value)[:60]!r} is not a {getattr(kind, '__name__', kind)}"
+    for field in _NUMBERS:
+        value = (manifest.get("headline") or {}).get(field)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return f"field 'headline.{field}' = {str(value)[:60]!r} is not a number"
+    return None
+
+
+def load_manifest(path: Path) -> tuple[dict | None, str | None]:
+    """(manifest, None) for a sound ``manifest.json``, or (None, what is wrong with it):
+    unreadable, not JSON (a truncated file), or fields of the wrong type."""
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return None, f"{path}: unreadable or not JSON ({type(error).__name__}: {error})"
+    problem = manifest_problem(manifest)
+    return (None, f"{path}: {problem}") if problem else (manifest, None)
+
+
+def corrupt_manifest(name: str, problem: str) -> dict:
+    """The stand-in shown on the index for a run whose manifest is corrupt."""
+    return {"name": name, "status": "corrupt", "corrupt": problem, "parameters": {},
+            "error": {"ename": "corrupt manifest", "evalue": problem}}
+
+
 def read_manifests(reports_dir: Path) -> list[dict]:
-    """Every run manifest under ``reports_dir``, sorted by run name."""
+    """Every run manifest under ``reports_dir``, sorted by run name.
+
+    A corrupt manifest (truncated, not JSON, wrong field types) becomes a stand-in with
+    status ``corrupt`` naming the file and the problem (:func:`corrupt_manifest`), so the
+    index lists the run as broken instead of failing.
+    """
     manifests = []
     for path in sorted(reports_dir.glob("*/manifest.json")):
         if path.parent.name.startswith("."):
             continue
-        manifests.append(json.loads(path.read_text(encoding="utf-8")))
+        manifest, problem = load_manifest(path)
+        manifests.append(manifest if problem is None
+                         else corrupt_manifest(path.parent.name, str(problem)))
     return manifests
 
 
@@ -101,7 +149,7 @@ def render_index(manifests: list[dict]) -> str:
         status = str(m.get("status", "unknown"))
         error = m.get("error") or {}
         detail = ""
-        if status == "failed":
+        if status in ("failed", "corrupt"):
             detail = (f'<div class="note">cell {html.escape(str(error.get("cell_index")))}: '
                       f'{html.escape(str(error.get("ename")))}: '
                       f'{html.escape(str(error.get("evalue"))[:300])}</div>')

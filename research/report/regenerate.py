@@ -23,6 +23,7 @@ import research
 from research import config
 from research.errors import DataNotFoundError, ParameterError
 from research.files import sha256_file
+from research.report.index import corrupt_manifest, load_manifest
 from research.report.outputs import USER_FILES_INPUT, user_files_sha256
 from research.report.runner import (
     MANIFEST_VERSION,
@@ -50,13 +51,15 @@ class Decision:
 def read_manifest(reports_dir: Path, name: str) -> dict | None:
     """The manifest of run ``name`` in ``reports_dir``, or None when there is none.
 
-    An unreadable manifest counts as none (the run reruns and replaces it).
+    A corrupt manifest (truncated, not JSON, fields of the wrong type) is returned as
+    :func:`~research.report.index.corrupt_manifest`, so the run reruns and replaces it
+    and the plan names the problem.
     """
     path = run_folder(Path(reports_dir), name) / "manifest.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    if not path.exists():
         return None
+    manifest, problem = load_manifest(path)
+    return manifest if problem is None else corrupt_manifest(name, str(problem))
 
 
 def _changed_keys(old: dict, new: dict) -> list[str]:
@@ -89,6 +92,8 @@ def stale_reasons(spec: RunSpec, manifest: dict | None, *, reports_dir: Path | N
     """
     if manifest is None:
         return ["no previous run"]
+    if manifest.get("corrupt"):
+        return [f"corrupt manifest ({manifest['corrupt']})"]
     if manifest.get("manifest_version") != MANIFEST_VERSION:
         return ["manifest written by an older runner (no record of the files read)"]
     if manifest.get("status") != "succeeded":
