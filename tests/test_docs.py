@@ -17,9 +17,11 @@ from research import config
 
 
 def all_modules() -> list[str]:
-    """Every module of the package, private ones included."""
+    """Every module of the package, private ones included; ``research.__main__`` runs the
+    command line when imported, so it is left out (it holds no examples)."""
     return sorted(["research", *(info.name for info in
-                                 pkgutil.walk_packages(research.__path__, "research."))])
+                                 pkgutil.walk_packages(research.__path__, "research.")
+                                 if info.name != "research.__main__")])
 
 
 MODULES = all_modules()

@@ -48,19 +48,27 @@ def test_scenario_notebook_is_labelled_scenario(tmp_path):
 
 
 @pytest.mark.slow
-def test_ban_impact_notebook_three_methods(tmp_path):
+def test_ban_impact_notebook_verdict_profile_and_other_methods(tmp_path):
     manifest, folder = _run_defaults("ban_impact.ipynb", tmp_path)
-    for figure in ("flows", "event_study", "its", "synth_paths", "synth_gap",
-                   "method_comparison", "placebo_in_space", "wild_cluster_bootstrap"):
+    for figure in ("flows", "profile"):
         assert (folder / "figures" / f"{figure}.png").exists(), figure
+    for table in ("profile", "event_time", "checks", "sensitivity", "lines",
+                  "method_comparison", "leave_one_out", "placebo"):
+        assert (folder / "tables" / f"{table}.csv").exists(), table
+    profile = pd.read_csv(folder / "tables" / "profile.csv")
+    # the default (B2) profile on value and on quantity, four aggregates each
+    assert sorted(set(profile["outcome"])) == ["quantity", "value_usd"]
+    assert profile.groupby("outcome")["term"].apply(list).iloc[0] == \
+        ["anticipation", "impact", "persistence", "cumulative"]
     comparison = pd.read_csv(folder / "tables" / "method_comparison.csv")
-    assert comparison["method"].tolist() == ["event study", "interrupted time series",
-                                             "synthetic control"]
-    assert comparison["effect_pct"].notna().all()
-    inference = pd.read_csv(folder / "tables" / "inference.csv")
-    assert inference["p_value"].between(0, 1).all() and len(inference) == 3
+    assert comparison["method"].tolist()[:2] == ["event study (impact)",
+                                                 "event study (cumulative)"]
+    assert {"interrupted time series", "synthetic control"} <= set(comparison["method"])
     headline = json.loads((folder / "headline.json").read_text())
     assert headline["conf_low"] <= headline["estimate"] <= headline["conf_high"]
+    assert headline["verdict"] in ("supported", "fragile") and headline["verdict_reasons"]
+    html = (folder / f"{folder.name}.html").read_text()
+    assert "Key findings" in html and "Why this verdict" in html
 
 
 @pytest.mark.slow
@@ -80,13 +88,21 @@ def test_default_report_set_runs(tmp_path):
         manifest = json.loads((folder / "manifest.json").read_text())
         assert manifest["parameters"] == spec.parameters
         assert all(len(h) == 64 for h in manifest["inputs"].values())
+    verdicts = {}
     for name in ("ban_impact_B2_graphite", "ban_impact_B1_gallium", "ban_impact_A2_rare_earths"):
         folder = tmp_path / name
-        assert (folder / "figures" / "event_study.png").exists()
-        assert (folder / "tables" / "event_time.csv").exists()
+        assert (folder / "tables" / "checks.csv").exists()
         assert (folder / "tables" / "method_comparison.csv").exists()
         headline = json.loads((folder / "headline.json").read_text())
-        assert headline["conf_low"] <= headline["estimate"] <= headline["conf_high"]
+        verdicts[name] = headline["verdict"]
+        if headline["estimate"] is not None:
+            assert headline["conf_low"] <= headline["estimate"] <= headline["conf_high"]
+        assert f"verdict: {headline['verdict']}" in index
+    # B1's only destination-level line mixes Ga/Ge with other metals; A2 has no untreated
+    # pre-period (annual data start in 2010, the year of the halt)
+    assert verdicts["ban_impact_B1_gallium"] == "not identified"
+    assert verdicts["ban_impact_A2_rare_earths"] == "not identified"
+    assert verdicts["ban_impact_B2_graphite"] in ("supported", "fragile")
     scenarios = [s.name for s in specs if s.notebook == "scenario.ipynb"]
     assert scenarios
     for name in scenarios:
