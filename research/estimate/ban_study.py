@@ -179,7 +179,7 @@ class Check:
     """One robustness check: its outcome, in words and numbers."""
 
     name: str
-    status: str  # "pass", "fail", "uninformative", "not run"
+    status: str  # "pass", "caution", "fail", "uninformative", "not run"
     detail: str
     p_value: float | None = None
 
@@ -870,7 +870,12 @@ def verdict(problems: list[str] | tuple[str, ...], checks: list[Check],
     text = "every valid check holds (" + ", ".join(passed) + ")"
     if notes:
         text += "; " + ", ".join(notes)
-    return "supported", (text,)
+    cautions = [f"{c.name} rejected at 5% (p = {c.p_value:.3f}) but the impact survives "
+                f"post-period violations up to {breakdown:.1f} times the largest pre-period "
+                "deviation (Rambachan-Roth relative magnitudes)"
+                for c in checks if c.status == "caution" and c.p_value is not None
+                and breakdown is not None]
+    return "supported", (text, *cautions)
 
 
 # --- the study ----------------------------------------------------------------------------
@@ -947,7 +952,10 @@ def ban_study(event_id: str, basket: str, *, outcome: str = "value_usd",
             breakdown = rambachan_roth_breakdown(impact, pre["delta"],
                                                  main.n_clusters if design.kind == "lines"
                                                  else None, level)
-            pre_check = replace(pre_check, detail=pre_check.detail
+            status = "pass"
+            if pre["p_value"] < 1 - level:  # rejected at 5%: the bound decides
+                status = "caution" if breakdown >= 1 else "fail"
+            pre_check = replace(pre_check, status=status, detail=pre_check.detail
                                 + f"; Rambachan-Roth breakdown value for the impact "
                                   f"M = {breakdown:.2f}")
             checks.append(pre_check)
