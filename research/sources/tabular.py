@@ -68,8 +68,12 @@ def decode_text(data: bytes, source: str) -> str:
         are neither UTF-8 nor Windows-1252; field ``encoding``.
     """
     if b"\x00" in data:
-        raise SourceFormatError(source, "binary content (NUL bytes): not a CSV text file "
-                                "(UTF-16 files must be saved as UTF-8)", field="encoding")
+        marked = ("UTF-32" if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+                  else "UTF-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else None)
+        raise SourceFormatError(source, f"{marked} text: save the file as UTF-8" if marked else
+                                "binary content (NUL bytes): not a CSV text file (UTF-16 or "
+                                "UTF-32 files must be saved as UTF-8)", field="encoding",
+                                value=marked)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -118,6 +122,15 @@ def _looks_like(data: bytes, codec: str) -> bool:
     foreign = sum(1 for character in text if ord(character) > 0x7F)
     runs = [len(run) for run in _CJK.findall(text)]
     return foreign > 0 and sum(runs) == foreign and sum(n for n in runs if n >= 2) * 2 >= foreign
+
+
+def check_text(path: Path) -> None:
+    """Raise the :func:`decode_text` error early for a file whose first 64 KiB hold NUL
+    bytes (UTF-16 or binary), before a reader sniffs its first line."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    if b"\x00" in head:
+        decode_text(head, str(path))
 
 
 def _decode(path: Path) -> str:

@@ -28,6 +28,7 @@ from research.sources.sipri import BUNDLED_ISO3
 from research.sources.tabular import (
     as_text,
     check_exists,
+    check_text,
     first_bad,
     is_workbook,
     numbers,
@@ -228,6 +229,7 @@ def read_worldbank_csv(path: Path | str, indicator: str | None = None) -> pd.Dat
     if is_workbook(path):
         raise SourceFormatError(str(path), "an Excel workbook: download the CSV version "
                                 "(API_*.csv) of the World Bank data")
+    check_text(path)
     with open(path, encoding="utf-8-sig", errors="replace") as handle:
         first = handle.readline()
     if first.startswith('"Data Source"') or first.startswith("Data Source"):
