@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from scipy import linalg
+from scipy import linalg, sparse
+from scipy.optimize import linprog
 from scipy.special import gammaln
 
 from research.errors import (
@@ -239,6 +240,59 @@ def test_constant_only_model() -> None:
     result = ppml(data, "y ~ 1")
     assert result.coef["Intercept"] == pytest.approx(np.log(data["y"].mean()), abs=1e-9)
     assert result.pseudo_r2 == pytest.approx(0, abs=1e-9)
+
+
+def _lp_separated(y: np.ndarray, x: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Every separated row, by linear programming (independent of the ReLU method).
+
+    With A = [fixed-effect dummies, x], maximise sum(t) over c and 0 <= t <= 1 subject to
+    A c = 0 on the y > 0 rows, A c >= 0 and t <= A c on the y = 0 rows. If c* is optimal
+    and some row k has a certificate c' (A c' >= 0, zero on positives, positive at k),
+    c* + s c' for large s raises t_k without lowering any other t, so an optimum has
+    t > 0 on every separated row, and t > 0 only where A c* > 0: exactly the separated set.
+    """
+    n = len(y)
+    blocks = [sparse.csr_matrix((np.ones(n), (np.arange(n), g)), shape=(n, g.max() + 1))
+              for g in groups]
+    design = sparse.hstack([*blocks, sparse.csr_matrix(x)], format="csr")
+    positive, zero = y > 0, y <= 0
+    p, n_zero = design.shape[1], int(zero.sum())
+    on_zero = design[zero]
+    equal = sparse.hstack([design[positive], sparse.csr_matrix((int(positive.sum()), n_zero))])
+    upper = sparse.vstack([sparse.hstack([-on_zero, sparse.csr_matrix((n_zero, n_zero))]),
+                           sparse.hstack([-on_zero, sparse.identity(n_zero)])])
+    solution = linprog(np.r_[np.zeros(p), -np.ones(n_zero)], A_ub=upper,
+                       b_ub=np.zeros(2 * n_zero), A_eq=equal,
+                       b_eq=np.zeros(int(positive.sum())),
+                       bounds=[(None, None)] * p + [(0, 1)] * n_zero, method="highs")
+    assert solution.status == 0
+    separated = np.zeros(n, dtype=bool)
+    separated[np.flatnonzero(zero)[solution.x[p:] > 1e-7]] = True
+    return separated
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_separated_set_equals_linear_programming(seed: int) -> None:
+    # sparse random panels, many zeros, two or three fixed effects and a dummy that is
+    # mostly zero: the rows dropped must be exactly the LP's separated set
+    rng = np.random.default_rng(100 + seed)
+    n = 400
+    data = pd.DataFrame({"a": rng.integers(0, 30, n), "b": rng.integers(0, 25, n),
+                         "c": rng.integers(0, 3, n), "x1": rng.normal(size=n),
+                         "x2": rng.binomial(1, 0.1, n).astype(float),
+                         "x3": rng.integers(0, 3, n).astype(float)})
+    eta = (-1.5 + 0.5 * data["x1"] + 2 * rng.normal(size=30)[data["a"]]
+           + 1.5 * rng.normal(size=25)[data["b"]] - 2 * data["x3"])
+    data["y"] = rng.poisson(np.exp(eta)).astype(float)
+    fixed = ["a", "b", "c"] if seed % 2 else ["a", "b"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = ppml(data, f"y ~ x1 + x2 + x3 | {' + '.join(fixed)}", drop_singletons=False)
+    expected = _lp_separated(data["y"].to_numpy(), data[["x1", "x2", "x3"]].to_numpy(),
+                             [pd.factorize(data[c])[0] for c in fixed])
+    assert expected.any()
+    assert (~result.sample.to_numpy() == expected).all()
+    assert result.n_separated == expected.sum()
 
 
 # --- collinearity without separation --------------------------------------------------
