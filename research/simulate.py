@@ -120,3 +120,166 @@ def simulate_staggered_panel(n_units: int = 300, cohorts: dict[int, int] | None 
     frame.attrs["dynamic"] = {int(e): effect + slope * e
                               for e in sorted(set(att_gt["time"] - att_gt["group"]))}
     return frame
+
+
+BAN_PATH: dict[int, float] = {-1: 0.60, 0: -0.90, 1: -0.70, 2: -0.40,
+                              **{k: -0.10 for k in range(3, 12)}}
+"""Default true path of :func:`simulate_ban_lines_panel`: proportional change of the
+treated line's expected flow by event month (``k`` absent: no change)."""
+
+
+def simulate_ban_lines_panel(seed: int | None, *, n_destinations: int = 36,
+                             n_comparison_lines: int = 3, months: int = 37,
+                             anticipation: int = 2,
+                             effects: dict[int, float] | None = None,
+                             effective: str = "2023-12-01", size_sd: float = 1.3,
+                             shipments: float = 3.0, shock_sd: float = 0.3,
+                             seasonal_sd: float = 0.25, noise_sd: float = 0.3,
+                             noise_rho: float = 0.5) -> pd.DataFrame:
+    """A monthly destination x line panel with a known dynamic ban path on one line.
+
+    The layout is that of ``research.estimate.ban_study.BanStudyDesign.panel`` for a
+    ``lines`` design: one row per destination, series and month with ``partner_iso3``,
+    ``series``, ``period``, ``value_usd``, ``quantity``, ``treated``, ``k`` (event month,
+    0 = ``effective``) and ``cal`` (calendar month), every month present (zeros are
+    reported zeros).
+
+    Data-generating process
+    -----------------------
+    Series: ``"treated"`` (the line hit by the measure), ``"partner"`` (an untreated line
+    of the same size in the treated line's product group) and ``"other_1"``, ...
+    (``n_comparison_lines - 1`` untreated lines of other product groups). The expected
+    value of destination ``d``, series ``s``, month ``t`` is::
+
+        mu_dst = exp(a_d + b_ds + g_s,cal(t) + h_dt + m_t + tau_k(t) 1[s = treated] + u_dst)
+
+    - ``a_d ~ N(0, size_sd^2)``: destination size; with ``size_sd = 1.3`` the five largest
+      of 36 destinations carry about half of the trade and the smallest ship in few months;
+    - ``b_ds ~ N(0, 0.5^2)``: destination x series levels;
+    - ``g_s,c ~ N(0, seasonal_sd^2)``: line-specific seasonality by calendar month, and on
+      the treated line a Chinese-New-Year trough of -0.4 (January) and -0.6 (February)
+      log points on top: with the measure effective in December, this line-specific
+      shock lines up with the impact months (December to February);
+    - ``h_dt ~ N(0, shock_sd^2)``: destination x month shocks, common to every line of a
+      destination in a month (demand, freight, customs timing);
+    - ``m_t ~ N(0, 0.1^2)``: world month shocks;
+    - ``tau_k = log(1 + effects[k])``: the true path (default :data:`BAN_PATH`);
+    - ``u_dst``: a stationary AR(1) in ``t`` within each destination-series pair
+      (coefficient ``noise_rho``, marginal ``N(-noise_sd^2 / 2, noise_sd^2)``, so
+      ``E[exp(u)] = 1``), which makes the months of a destination correlated.
+
+    Flows are shipments: ``N_dst ~ Poisson(shipments * mu_dst)`` shipments, each worth a
+    gamma-distributed value with mean ``1 / shipments`` (shape 2), so
+    ``value_usd = Gamma(2 N, 1 / (2 shipments))`` (zero when ``N = 0``) and
+    ``E[value_usd | mu] = mu`` exactly: the PPML model holds with ``tau_k`` as the
+    effect on ``log E[value]``, and zeros are more frequent in small destinations and
+    in the collapse months (about 15-30 % of all cells with the defaults).
+    ``quantity = value_usd / price`` with a log-normal unit value per cell (independent
+    of the rest, so ``tau_k`` is also the effect on ``log E[quantity]``).
+
+    True profile of the default path (aggregates as in ``research.estimate.profile``:
+    mean of the log effects over the months, then ``exp - 1``), with ``anticipation=2``:
+
+    - anticipation, k = -2, -1: (log 1 + log 1.6) / 2 = 0.2350, +26.5 %;
+    - impact, k = 0, 1, 2: (log 0.1 + log 0.3 + log 0.6) / 3 = -1.3393, -73.8 %;
+    - persistence, k = 3..11: log 0.9 = -0.1054, -10.0 %;
+    - cumulative, k = -2..11: (log 1.6 + log 0.018 + 9 log 0.9) / 14 = -0.3211, -27.5 %.
+
+    The old group design (the treated line summed with its partner, against other
+    product groups at other destinations) is biased here by the dilution with the
+    partner (at equal size, ``log((1 + exp(tau)) / 2)`` instead of ``tau``), by the
+    treated line's seasonal trough in the impact months and, in its variance, by the
+    destination x month shocks, which do not cancel across different destinations.
+    Destination-series-month shocks that are not seasonal and hit only the treated line
+    would be confounded with the measure in any design with one treated line; the DGP
+    has none, which is the identifying assumption of the lines design.
+
+    Parameters
+    ----------
+    seed : random seed.
+    n_destinations : destinations (ISO3-like codes ``D01``, ...).
+    n_comparison_lines : untreated lines (the partner plus other groups' lines), >= 2.
+    months : months in the panel; event months run ``-(months - 13) .. 12``.
+    anticipation : months before ``effective`` that the measure was announced (recorded
+        in ``attrs``; the path itself is ``effects``).
+    effects : event month -> proportional change of the treated line (-0.9 = -90 %).
+    effective : the effective month (month 0).
+    size_sd, shipments, shock_sd, seasonal_sd, noise_sd, noise_rho : see above.
+
+    Returns
+    -------
+    DataFrame
+        The panel; ``attrs`` holds ``effective``, ``anticipation``, ``tau`` (event month
+        -> true log effect, every post month and anticipation month), ``profile`` (true
+        anticipation, impact, persistence and cumulative in log points) and ``groups``
+        (product group -> its series).
+    """
+    if n_comparison_lines < 2:
+        raise ValueError("n_comparison_lines must be at least 2 (the partner and another group)")
+    if months < 13 + anticipation + 12:
+        raise ValueError(f"months={months} leaves fewer than 12 months before the "
+                         "anticipation window")
+    path = BAN_PATH if effects is None else effects
+    rng = np.random.default_rng(seed)
+    first_k = -(months - 13)
+    ks = np.arange(first_k, 13)
+    start = pd.Timestamp(effective) + pd.DateOffset(months=first_k)
+    periods = pd.date_range(start, periods=months, freq="MS")
+    cal = periods.month.to_numpy()
+    series = ["treated", "partner", *[f"other_{i}" for i in range(1, n_comparison_lines)]]
+    n_s = len(series)
+    destinations = [f"D{i + 1:02d}" for i in range(n_destinations)]
+    tau = np.array([np.log1p(path.get(int(k), 0.0)) for k in ks])
+
+    size = rng.normal(0, size_sd, n_destinations)
+    level = rng.normal(0, 0.5, (n_destinations, n_s))
+    seasonal = rng.normal(0, seasonal_sd, (n_s, 12))
+    seasonal[0, 0] -= 0.4  # January: Chinese New Year trough of the treated line
+    seasonal[0, 1] -= 0.6  # February
+    shock = rng.normal(0, shock_sd, (n_destinations, months))
+    world = rng.normal(0, 0.1, months)
+    noise = np.empty((n_destinations, n_s, months))
+    noise[..., 0] = rng.normal(0, noise_sd, (n_destinations, n_s))
+    innovation_sd = noise_sd * np.sqrt(1 - noise_rho ** 2)
+    for t in range(1, months):
+        noise[..., t] = noise_rho * noise[..., t - 1] + rng.normal(0, innovation_sd,
+                                                                     (n_destinations, n_s))
+    noise -= noise_sd ** 2 / 2
+    log_mu = (size[:, None, None] + level[:, :, None] + seasonal[None, :, cal - 1]
+              + shock[:, None, :] + world[None, None, :] + noise)
+    log_mu[:, 0, :] += tau[None, :]
+    count = rng.poisson(shipments * np.exp(log_mu))
+    value = np.where(count > 0, rng.gamma(np.maximum(2.0 * count, 1e-9), 1 / (2 * shipments)),
+                     0.0)
+    price = np.exp(rng.normal(np.log(5.0), 0.2, value.shape))
+    quantity = value / price
+
+    d_idx, s_idx, t_idx = np.meshgrid(np.arange(n_destinations), np.arange(n_s),
+                                      np.arange(months), indexing="ij")
+    frame = pd.DataFrame({
+        "partner_iso3": np.asarray(destinations)[d_idx.ravel()],
+        "series": np.asarray(series)[s_idx.ravel()],
+        "period": periods[t_idx.ravel()],
+        "value_usd": 1e6 * value.ravel(),
+        "quantity": 1e6 * quantity.ravel(),
+        "treated": s_idx.ravel() == 0,
+        "k": ks[t_idx.ravel()],
+        "cal": cal[t_idx.ravel()],
+    })
+    in_design = tau[ks >= -anticipation]
+    design_ks = ks[ks >= -anticipation]
+    true = dict(zip(design_ks.tolist(), in_design.tolist(), strict=True))
+
+    def mean_of(low: int, high: int) -> float:
+        return float(np.mean([true[k] for k in range(low, high + 1)]))
+
+    profile = {"impact": mean_of(0, 2), "persistence": mean_of(3, 11),
+               "cumulative": mean_of(-anticipation, 11)}
+    if anticipation:
+        profile = {"anticipation": mean_of(-anticipation, -1), **profile}
+    frame.attrs.update(effective=pd.Timestamp(effective), anticipation=anticipation,
+                       tau=true, profile=profile,
+                       groups={"group_1": ("treated", "partner"),
+                               **{f"group_{i + 1}": (f"other_{i}",)
+                                  for i in range(1, n_comparison_lines)}})
+    return frame
