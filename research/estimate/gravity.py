@@ -39,8 +39,11 @@ unchanged. Two checks run in turn until neither finds anything:
    ``y = 0`` rows; it stops when the fit is non-negative on the zero rows (or no
    residual there is negative), and the rows where it is positive are separated.
 
-Both run on FE-only models too. Dropped rows are reported with a
-:class:`~research.errors.SeparationWarning`.
+Both run on FE-only models too. Each ReLU least-squares step is solved jointly on the
+fixed-effect dummies and the regressors by LSMR (alternating projections crawl under
+these weights when separation splits the fixed-effect graph). Dropped rows are reported
+with a :class:`~research.errors.SeparationWarning`; ``PPMLResult.sample`` marks the rows
+used. Tests check the dropped set against an independent linear program.
 
 Collinearity: on the sample left after separation, the regressors are partialled out
 of the fixed effects and, in formula order, a regressor whose remaining part is
@@ -51,6 +54,15 @@ separated rows were dropped (it was what separated them), with a
 :class:`~research.errors.CollinearityWarning` otherwise. Dropped regressors are reported
 with a missing estimate; only a model left with no regressor at all, that asked for
 some, is an error.
+
+Convergence: IRLS stops when the relative change of the deviance is below ``tol``
+(``ppmlhdfe``'s criterion) after a step with exact demeaning; otherwise, and when the
+demeaning does not converge (alternating projections, then LSMR), a
+:class:`~research.errors.ConvergenceError` says how far it got. When the Poisson weights
+at the fit leave a regressor less than ``1e-6`` of its weighted variation beyond the fixed
+effects (an explosive outcome such as ``exp(50 x)``, whose information sits in one or two
+observations), the coefficient is not numerically identified and an
+:class:`~research.errors.EstimationError` says so instead of returning a number.
 
 Standard errors: the sandwich ``V = B^{-1} M B^{-1}`` with
 ``B = X~' diag(mu) X~`` (``X~`` the regressors demeaned within fixed effects with
