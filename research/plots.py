@@ -208,12 +208,14 @@ def _money_scale(unit: str) -> tuple[float, str]:
 
 
 def scenario_fan_plot(result, ax=None, title: str | None = None, source: str | None = None,
-                      history: int = 36):
+                      history: int = 36, caption: str | None = None):
     """SCENARIO fan chart: observed history, projection band and scenario band.
 
     ``result`` is a :class:`research.estimate.scenario.ScenarioResult`. The months
     between the data's end and the ban (projection only) are shaded; the ban's month is
-    marked; every label says scenario.
+    marked; every label says scenario. When the borrowed episode is not identified the
+    path is drawn dashed without a band (``result.path == "descriptive"``) or not at all
+    (``"none"``), and the title says so. ``caption`` is printed above the source line.
     """
     table = result.table
     scale, unit = _money_scale(result.unit)
@@ -234,11 +236,16 @@ def scenario_fan_plot(result, ax=None, title: str | None = None, source: str | N
     ax.plot(table["period"], table["counterfactual"] / scale, color="C0", ls="--", lw=1.4,
             label="projection without the ban (counterfactual)")
     post = table[table["event_time"] >= 0]
-    ax.fill_between(post["period"], post["scenario_low"] / scale,
-                    post["scenario_high"] / scale, color="C3", alpha=0.2,
-                    label=f"SCENARIO, {level} band")
-    ax.plot(post["period"], post["scenario"] / scale, color="C3", lw=2,
-            label=f"SCENARIO: {result.profile.episode} profile applied")
+    episode = result.episode or (result.profile.episode if result.profile else "episode")
+    if result.path == "scenario":
+        ax.fill_between(post["period"], post["scenario_low"] / scale,
+                        post["scenario_high"] / scale, color="C3", alpha=0.2,
+                        label=f"SCENARIO, {level} band")
+        ax.plot(post["period"], post["scenario"] / scale, color="C3", lw=2,
+                label=f"SCENARIO: {episode} profile applied")
+    elif result.path == "descriptive":
+        ax.plot(post["period"], post["scenario"] / scale, color="C3", lw=1.4, ls=":",
+                label=f"SCENARIO path, descriptive only ({episode} not identified)")
     gap_start = result.last_observed + pd.DateOffset(months=1)
     if gap_start < result.ban:
         ax.axvspan(gap_start, result.ban, color="0.93", zorder=0,
@@ -251,15 +258,21 @@ def scenario_fan_plot(result, ax=None, title: str | None = None, source: str | N
     ax.set_xlabel("month")
     ax.set_ylabel(f"{unit} per month")
     t = result.totals
-    ax.set_title(title or f"SCENARIO, not an estimate: {result.target}\n"
-                 f"{result.horizon} months under the {result.profile.episode} profile: "
-                 f"{t['scenario_gap_pct']:+.0f}% against the projection "
-                 f"[{t['scenario_gap_pct_low']:+.0f}, {t['scenario_gap_pct_high']:+.0f}] "
-                 f"({level} band)",
+    if result.path == "scenario":
+        summary = (f"{result.horizon} months under the {episode} profile "
+                   f"({result.verdict or 'no verdict'}): {t['scenario_gap_pct']:+.0f}% against "
+                   f"the projection [{t['scenario_gap_pct_low']:+.0f}, "
+                   f"{t['scenario_gap_pct_high']:+.0f}] ({level} band)")
+    elif result.path == "descriptive":
+        summary = f"{episode} is not identified: descriptive path only, no number"
+    else:
+        summary = f"{episode} is not identified: no profile to borrow, projection only"
+    ax.set_title(title or f"SCENARIO, not an estimate: {result.target}\n{summary}",
                  fontsize=11)
     ax.legend(loc="upper left", fontsize=7.5, ncol=3)
-    add_source(fig, source or (f"{SOURCE_TRADE} Data end {result.last_observed:%Y-%m}; "
-                               f"scenario profile: {result.profile.description}."))
+    if caption:
+        source = f"{caption} {source or SOURCE_TRADE}"
+    add_source(fig, source or SOURCE_TRADE)
     return fig
 
 
@@ -389,21 +402,35 @@ def synth_gap_plot(result, ax=None, title: str | None = None, source: str | None
 def scenario_profile_plot(result, ax=None, title: str | None = None,
                           source: str | None = None):
     """The SCENARIO's input: the past episode's profile by scenario month, % change with
-    its band (the episode's estimation uncertainty only)."""
+    its band (the episode's estimation uncertainty only; no band for a descriptive
+    profile, and a note instead of a line when there is no profile to borrow)."""
     post = result.table[result.table["event_time"] >= 0]
     if ax is None:
         fig, ax = plt.subplots(figsize=(9, 4.5))
     fig = ax.figure
     level = f"{100 * result.level:.0f}%"
+    episode = result.episode or (result.profile.episode if result.profile else "episode")
     ax.axhline(0, color="black", lw=0.8)
-    ax.fill_between(post["event_time"], post["profile_pct_low"], post["profile_pct_high"],
-                    color="C3", alpha=0.2, step="mid", label=f"{level} band of the profile")
-    ax.step(post["event_time"], post["profile_pct"], where="mid", color="C3", lw=2,
-            label=f"{result.profile.episode} profile (SCENARIO input)")
+    if result.profile is None:
+        ax.text(0.5, 0.5, f"{episode} is not identified: no event-time profile to borrow",
+                ha="center", va="center", transform=ax.transAxes, fontsize=10)
+        description = "no profile"
+    else:
+        if result.path == "scenario":
+            ax.fill_between(post["event_time"], post["profile_pct_low"],
+                            post["profile_pct_high"], color="C3", alpha=0.2, step="mid",
+                            label=f"{level} band of the profile")
+        ax.step(post["event_time"], post["profile_pct"], where="mid", color="C3", lw=2,
+                ls="-" if result.path == "scenario" else ":",
+                label=f"{episode} profile (SCENARIO input"
+                      + (", descriptive only: not identified)" if result.path != "scenario"
+                         else ")"))
+        ax.legend(loc="best", fontsize=8)
+        description = result.profile.description
     ax.set_xlabel(f"scenario month (0 = {result.ban:%Y-%m}, the ban's month)")
     ax.set_ylabel("change against the projection, %")
-    ax.set_title(title or f"SCENARIO input: how flows moved after {result.profile.episode}"
-                 f"\n{result.profile.description}", fontsize=10)
-    ax.legend(loc="best", fontsize=8)
-    add_source(fig, source or (SOURCE_WITS if result.profile.freq == "A" else SOURCE_TRADE))
+    ax.set_title(title or f"SCENARIO input: how flows moved after {episode} "
+                 f"({result.verdict or 'no verdict'})\n{description}", fontsize=10)
+    freq = result.profile.freq if result.profile is not None else "M"
+    add_source(fig, source or (SOURCE_WITS if freq == "A" else SOURCE_TRADE))
     return fig

@@ -1,4 +1,5 @@
-"""SCENARIO for a ban with no post-ban data: a past episode's profile applied to a projection.
+"""SCENARIO for a ban with no post-ban data: a past episode's published profile applied to a
+projection.
 
 This module builds scenarios, not estimates. The January 2026 ban on Japanese
 military end-users (registry event C6) has no post-ban trade data in the bundled
@@ -15,15 +16,35 @@ Steps
    scenario month. Point ``c_t = exp(m_t)`` (the forecast median), pointwise band
    ``exp(m_t -/+ z s_t)`` with ``m_t, s_t`` the forecast mean and standard error on
    the log scale.
-2. Profile. The event study of the chosen past episode
-   (:func:`research.estimate.ban_impact.ban_event_study`, PPML, treated vs controls)
-   gives ``b_k`` for event times ``k >= 0``, in log points against the reference period.
-   Monthly episodes (B1, B2): scenario month ``m`` (0 = the ban's month) takes ``b_m``.
-   Annual episodes (A2): month ``m`` takes ``b_{floor(m / 12)}``, so the first 12 months
-   take the episode's first post year (for A2, 2011 against 2010, the partly treated
-   reference year: the within-2010 drop itself is not in the profile).
+2. Profile, **borrowed from the published episode estimate**. The episode's ban study
+   (:func:`research.estimate.ban_study.ban_study` with the parameters of the published
+   ban-impact report: window :data:`PUBLISHED_WINDOW`, anticipation from the registry
+   dates, the episode's first basket with data) gives ``b_k``, log points against the
+   episode's pre-period, for event months ``k``. Scenario month ``m`` (0 = the ban's
+   month) takes ``b_m``, exactly the published coefficient. The episode's anticipation
+   months (``k < 0``, front-loading before its licence requirement bit) are not applied:
+   the scenario starts at the ban's month. A horizon beyond the published window needs
+   a re-estimate with a longer window; the headline label then says so.
 3. Scenario path ``s_t = c_t * exp(b_k(t))`` from the ban's month on; before it (months
    between the data's end and the ban) the scenario equals the projection.
+
+The verdict is borrowed too
+---------------------------
+The scenario's headline carries the ``verdict`` and ``verdict_reasons`` of the episode
+it borrows. A *supported* or *fragile* episode gives a scenario number (a fragile one
+says so in the label). A *not identified* episode gives no quotable number: when its
+study still fitted event-time coefficients (e.g. B1 on the mixed HS6 line 811292) the
+path is shown descriptively, without bands or totals; when it fitted none (e.g. A2,
+annual data with no untreated pre-period) no profile can be borrowed and only the
+projection is shown.
+
+Scope
+-----
+The path scales the **whole** flow (every buyer of the basket in the target) by the
+borrowed profile. For an end-user ban such as C6 (military end-users and end-uses only)
+that is an upper bound on the flow the measure affects; it is closer to the broader curbs
+that later registry entries report (C10). The headline's estimand says this, and lists
+the registry measures on the flow inside the scenario months.
 
 Uncertainty (documented here once)
 ----------------------------------
@@ -45,7 +66,7 @@ projection) need the joint distribution across months, so they are simulated:
 ``n_sim`` forecast paths from the fitted SARIMA (statsmodels ``simulate`` anchored at
 the last observed month, so forecast errors are correlated across months as the
 model implies), each paired with one draw of the profile: multivariate normal from the
-coefficients' covariance when the profile has one, else comonotone
+coefficients' covariance when the profile has one (ban studies do), else comonotone
 (``b_k = b^_k + z se_k`` with one standard normal ``z`` per draw). The event-study
 coefficients share the reference period, so their errors are positively correlated;
 perfect correlation gives the largest variance of any sum with these marginals, so the
@@ -63,8 +84,8 @@ in the notes.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -72,8 +93,16 @@ from scipy import stats
 
 from research import datasets
 from research.errors import EstimationError, ParameterError, ResearchWarning
-from research.estimate.ban_impact import MONTHLY_START, ban_event_study, event_date
+from research.estimate.ban_study import (
+    MIN_POST_MONTHS,
+    MONTHLY_START,
+    OUTCOME_LABEL,
+    TOUCHING_TYPES,
+    BanStudyResult,
+    ban_study,
+)
 from research.estimate.its import flow_series
+from research.estimate.result import Headline
 from research.reference import baskets as basket_reference
 from research.reference.events import get_event, load_events
 
@@ -81,13 +110,17 @@ ORDER = (1, 0, 0)
 SEASONAL_ORDER = (0, 1, 1, 12)
 MIN_PRE_MONTHS = 2 * 12 * 2 + 1  # two seasonal cycles after seasonal differencing, plus AR(1)
 OUTCOMES = ("value_usd", "quantity")
+BROADER_TYPES = ("ban", "licensing", "quota")
+"""Registry event types that reach every buyer of a flow (broader than an end-user ban)."""
+PUBLISHED_WINDOW = (-24, 12)
+"""Event-month window of the published ban-impact reports (``ban_study``'s default)."""
 SCENARIO_COLUMNS = ["period", "event_time", "counterfactual", "counterfactual_low",
                     "counterfactual_high", "profile_pct", "profile_pct_low",
                     "profile_pct_high", "scenario", "scenario_low", "scenario_high",
                     "scenario_gap", "actual", "unit", "method"]
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Profile:
     """A collapse-and-recovery profile: log effects by event time with standard errors.
 
@@ -102,6 +135,14 @@ class Profile:
     cov : covariance of ``b_k`` (optional; without it totals are simulated comonotone).
     outcome : the episode's outcome (``"value_usd"`` or ``"quantity"``).
     notes : caveats of the episode's design.
+    verdict, verdict_reasons : the episode's robustness verdict and its reasons
+        (``None`` and empty for a made-up profile).
+    effects : the episode's published aggregates (anticipation, impact, persistence,
+        cumulative) as JSON-ready dicts.
+    months_to_recovery : the episode's months to recovery, or ``None``.
+    anticipation : the episode's anticipation months (not applied to the scenario).
+    differences : how this profile differs from the published episode estimate, in
+        words (empty when it is the published estimate).
     """
 
     episode: str
@@ -112,12 +153,24 @@ class Profile:
     std_error: np.ndarray
     cov: np.ndarray | None = None
     outcome: str = "value_usd"
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
+    verdict: str | None = None
+    verdict_reasons: tuple[str, ...] = ()
+    effects: tuple[dict, ...] = ()
+    months_to_recovery: int | None = None
+    anticipation: int = 0
+    differences: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        self.event_time = np.asarray(self.event_time, dtype=int)
-        self.log_effect = np.asarray(self.log_effect, dtype=float)
-        self.std_error = np.asarray(self.std_error, dtype=float)
+        def put(name, value):
+            object.__setattr__(self, name, value)
+
+        put("event_time", np.asarray(self.event_time, dtype=int))
+        put("log_effect", np.asarray(self.log_effect, dtype=float))
+        put("std_error", np.asarray(self.std_error, dtype=float))
+        put("notes", tuple(self.notes))
+        put("verdict_reasons", tuple(self.verdict_reasons))
+        put("differences", tuple(self.differences))
         if self.freq not in ("M", "A"):
             raise ParameterError(f"profile freq={self.freq!r} is not one of ['M', 'A']")
         n = len(self.event_time)
@@ -125,10 +178,16 @@ class Profile:
             raise EstimationError(f"profile {self.episode!r}: event_time, log_effect and "
                                   "std_error must be non-empty and of equal length")
         if self.cov is not None:
-            self.cov = np.asarray(self.cov, dtype=float)
+            put("cov", np.asarray(self.cov, dtype=float))
             if self.cov.shape != (n, n):
                 raise ParameterError(f"profile cov has shape {self.cov.shape}, expected "
                                      f"({n}, {n})")
+
+    @property
+    def quotable(self) -> bool:
+        """Whether a scenario may quote a number under this profile (its episode is not
+        *not identified*)."""
+        return self.verdict != "not identified"
 
     def positions(self, horizon: int) -> np.ndarray:
         """Index into the coefficients for scenario months ``0 .. horizon - 1``."""
@@ -149,13 +208,14 @@ class Profile:
         return np.array([position[int(k)] for k in needed])
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ScenarioResult:
     """A SCENARIO (not an estimate): projection, scenario path, bands and totals.
 
-    Result-like: ``.tidy()`` (the monthly table), ``.summary()``, ``.plot()``,
-    ``.headline`` and ``.method`` (so :func:`research.report.outputs.record_result`
-    records it), but its columns say ``counterfactual`` and ``scenario``, never
+    Meets the Result contract: ``method``, ``headline`` (a :class:`Headline` carrying the
+    borrowed episode's verdict and reasons), ``notes``, ``tidy()`` (the monthly table),
+    ``summary()`` and ``plot()``; :func:`research.report.outputs.record_result` records
+    ``headline.record()``. Its columns say ``counterfactual`` and ``scenario``, never
     ``estimate``.
 
     Attributes
@@ -164,24 +224,40 @@ class ScenarioResult:
         month (columns ``SCENARIO_COLUMNS``; ``event_time`` in months since the ban).
     totals : dict over the scenario months: ``counterfactual_total``,
         ``scenario_total``, ``scenario_gap`` / ``_low`` / ``_high`` (scenario - projection)
-        and ``scenario_gap_pct`` / ``_low`` / ``_high`` (in % of the projection).
+        and ``scenario_gap_pct`` / ``_low`` / ``_high`` (in % of the projection); the
+        scenario entries are NaN when the borrowed episode is not identified.
     series : the observed flow (history), in ``unit``.
+    profile : the borrowed profile, or ``None`` when the episode has none to borrow.
     """
 
     method: str
+    headline: Headline
+    notes: tuple[str, ...]
     table: pd.DataFrame
-    headline: dict[str, Any]
-    notes: list[str]
-    totals: dict[str, float]
+    totals: dict
     series: pd.Series
     ban: pd.Timestamp
     last_observed: pd.Timestamp
     horizon: int
     unit: str
     target: str
-    profile: Profile
+    profile: Profile | None
+    episode: str = ""
     level: float = 0.95
     n_sim: int = 0
+
+    @property
+    def verdict(self) -> str | None:
+        """The borrowed episode's verdict (``None`` for a made-up profile)."""
+        return self.headline.verdict
+
+    @property
+    def path(self) -> Literal["scenario", "descriptive", "none"]:
+        """``"scenario"`` (quotable), ``"descriptive"`` (the episode is not identified but
+        has coefficients) or ``"none"`` (no profile to borrow: projection only)."""
+        if self.profile is None:
+            return "none"
+        return "scenario" if self.profile.quotable else "descriptive"
 
     def tidy(self) -> pd.DataFrame:
         """The monthly scenario table (projection, profile, scenario path and bands)."""
@@ -204,31 +280,41 @@ class ScenarioResult:
         frame["method"] = self.method
         return frame
 
+    def profile_table(self) -> pd.DataFrame:
+        """The borrowed episode's published aggregates (anticipation, impact, persistence,
+        cumulative), one row each; empty when there is no profile or it has none."""
+        if self.profile is None or not self.profile.effects:
+            return pd.DataFrame(columns=["episode", "outcome", "term", "label", "pct",
+                                         "pct_low", "pct_high", "p_value"])
+        frame = pd.DataFrame(list(self.profile.effects))
+        frame.insert(0, "episode", self.profile.episode)
+        return frame
+
     def summary(self) -> str:
         """A readable text summary, every line saying SCENARIO."""
         h = self.headline
-        lines = [f"SCENARIO, not an estimate. Method: {self.method}",
-                 f"{h['label']}: {h['estimate']:.1f} [{h['conf_low']:.1f}, "
-                 f"{h['conf_high']:.1f}] ({100 * self.level:.0f}% scenario band)",
-                 self.totals_table().drop(columns="method").to_string(
-                     index=False, float_format=lambda v: f"{v:,.4g}")]
+        lines = [f"SCENARIO, not an estimate. Method: {self.method}"]
+        if h.verdict:
+            lines.append(f"Borrowed verdict ({self.episode}): {h.verdict}")
+            lines += [f"  - {r}" for r in h.verdict_reasons]
+        if h.estimate is None:
+            lines.append(h.label)
+        else:
+            lines.append(f"{h.label}: {h.estimate:.1f} [{h.conf_low:.1f}, "
+                         f"{h.conf_high:.1f}] ({100 * self.level:.0f}% scenario band)")
+        lines.append(f"Scope: {h.estimand}")
+        lines.append(self.totals_table().drop(columns="method").to_string(
+            index=False, float_format=lambda v: f"{v:,.4g}"))
         lines += [f"Note: {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def plot(self, ax=None, title: str | None = None, source: str | None = None,
+    def plot(self, ax=None, *, title: str | None = None, caption: str | None = None,
              history: int = 36):
-        """Fan chart: history, projection band, scenario band (see
-        :func:`research.plots.scenario_fan_plot`)."""
+        """Fan chart: history, projection band and the scenario (see
+        :func:`research.plots.scenario_fan_plot`); returns the Figure."""
         from research.plots import scenario_fan_plot
 
-        return scenario_fan_plot(self, ax=ax, title=title, source=source, history=history)
-
-    def headline_record(self) -> dict[str, Any]:
-        """The headline as a JSON-ready dict (for manifests and the index)."""
-        record = {k: (float(v) if isinstance(v, np.floating) else v)
-                  for k, v in self.headline.items()}
-        record["method"] = self.method
-        return record
+        return scenario_fan_plot(self, ax=ax, title=title, caption=caption, history=history)
 
 
 # ---------------------------------------------------------------------------- episodes
@@ -237,56 +323,90 @@ def _split(value) -> list[str]:
     return [v for v in str(value).split(";") if v] if isinstance(value, str) else []
 
 
-def _episode_problem(event: pd.Series, monthly_end: pd.Timestamp,
+def _event_date(event: pd.Series) -> pd.Timestamp:
+    """The effective date, else the announcement (as :mod:`research.estimate.ban_study`)."""
+    date = event["effective"] if pd.notna(event["effective"]) else event["announced"]
+    if pd.isna(date):
+        raise ParameterError(f"event {event['event_id']} has no effective or announced date")
+    return pd.Timestamp(date)
+
+
+def _months_between(early: pd.Timestamp, late: pd.Timestamp) -> int:
+    return (late.year - early.year) * 12 + late.month - early.month
+
+
+def _data_codes() -> tuple[pd.Timestamp, set[str], set[str]]:
+    """End of the monthly data, HS6 lines with monthly destination data, annual lines."""
+    monthly = datasets.load("china_exports_monthly")
+    lines = set(monthly.loc[monthly["product_level"] == "hs6", "product"])
+    annual = set(datasets.load("china_exports_annual")["product"])
+    return monthly["period"].max(), lines, annual
+
+
+def _data_baskets(event: pd.Series, codes: set[str]) -> list[str]:
+    """The event's baskets with at least one HS6 line in ``codes``, in registry order."""
+    return [b for b in _split(event["basket"])
+            if b in basket_reference.basket_names() and b != "dual_use_catalogue"
+            and set(basket_reference.basket_codes(b)) & codes]
+
+
+def _episode_problem(event: pd.Series, monthly_end: pd.Timestamp, monthly_lines: set[str],
                      annual_codes: set[str]) -> str | None:
-    """Why a registry event cannot give event-time coefficients, or None if it can."""
+    """Why a registry event cannot be borrowed as an episode at all, or None if its ban
+    study can run (its verdict may still be *not identified*)."""
     baskets = _split(event["basket"])
     if not baskets:
         return "names no product basket"
     try:
-        date = event_date(event)
+        date = _event_date(event)
     except ParameterError:
         return "has no date"
     if date >= MONTHLY_START:
-        if date > monthly_end:
-            return (f"took effect {date:%Y-%m}, after the bundled monthly data end "
-                    f"({monthly_end:%Y-%m}): no post-event months")
-        if not any(b in basket_reference.BASKET_GROUP for b in baskets):
-            return f"none of its baskets {baskets} has a monthly product group"
+        post = _months_between(date, monthly_end) + 1
+        if post < MIN_POST_MONTHS:
+            return (f"took effect {date:%Y-%m}; the bundled monthly data end "
+                    f"{monthly_end:%Y-%m}: {max(post, 0)} post-event month(s), fewer than "
+                    f"the {MIN_POST_MONTHS} its impact needs")
+        if not _data_baskets(event, monthly_lines):
+            return (f"none of its baskets {baskets} has an HS6 line with monthly "
+                    "destination data")
         return None
     targets = _split(event["targets"])
     if not targets or targets == ["ALL"]:
-        return ("hits every destination before the monthly data start; the annual design "
-                "needs a specific target destination")
-    if not any(set(basket_reference.basket_codes(b)) & annual_codes for b in baskets
-               if b in basket_reference.basket_names()):
+        return ("hits every destination before the monthly data start: the annual data have "
+                "no untreated destination to compare with")
+    if not _data_baskets(event, annual_codes):
         return "its baskets have no HS6 line in the annual data"
     return None
 
 
 def episode_problems() -> dict[str, str | None]:
-    """Every registry event id with the reason it cannot serve as a profile (None if it can)."""
-    monthly = datasets.load("china_exports_monthly")
-    annual_codes = set(datasets.load("china_exports_annual")["product"])
-    monthly_end = monthly["period"].max()
-    return {row["event_id"]: _episode_problem(row, monthly_end, annual_codes)
+    """Every registry event id with the reason it cannot be borrowed (None if it can)."""
+    monthly_end, lines, annual = _data_codes()
+    return {row["event_id"]: _episode_problem(row, monthly_end, lines, annual)
             for _, row in load_events().iterrows()}
 
 
 def usable_episodes() -> list[str]:
-    """Registry events whose event study can give a profile (e.g. A2, A3, B1, B2)."""
+    """Registry events whose ban study can run (e.g. A2, A3, B1, B2); their verdicts
+    decide whether a scenario may quote a number."""
     return [e for e, problem in episode_problems().items() if problem is None]
 
 
+def published_basket(episode: str) -> str:
+    """The basket of the episode's published ban-impact report: its first basket with HS6
+    lines in the data its design uses (B2: graphite, B1: gallium, A2: rare_earths)."""
+    event = get_event(episode)
+    _, lines, annual = _data_codes()
+    allowed = _data_baskets(event, lines if _event_date(event) >= MONTHLY_START else annual)
+    if not allowed:
+        raise EstimationError(f"episode {episode} has no basket with trade data")
+    return allowed[0]
+
+
 def _episode_basket(event: pd.Series, basket: str | None) -> str:
-    own = _split(event["basket"])
-    date = event_date(event)
-    if date >= MONTHLY_START:
-        allowed = [b for b in own if b in basket_reference.BASKET_GROUP]
-    else:
-        codes = set(datasets.load("china_exports_annual")["product"])
-        allowed = [b for b in own if b in basket_reference.basket_names()
-                   and set(basket_reference.basket_codes(b)) & codes]
+    _, lines, annual = _data_codes()
+    allowed = _data_baskets(event, lines if _event_date(event) >= MONTHLY_START else annual)
     if basket is None:
         return allowed[0]
     if basket not in allowed:
@@ -295,18 +415,110 @@ def _episode_basket(event: pd.Series, basket: str | None) -> str:
     return basket
 
 
-def _anticipation(event: pd.Series) -> int:
-    """Whole months from the announcement to the effective month (front-loading window)."""
-    if pd.isna(event["announced"]) or pd.isna(event["effective"]):
-        return 0
-    announced, effective = pd.Timestamp(event["announced"]), pd.Timestamp(event["effective"])
-    return max(0, (effective.year - announced.year) * 12 + effective.month - announced.month)
+def episode_study(episode: str, basket: str | None = None, outcome: str = "value_usd",
+                  horizon: int = 12) -> tuple[BanStudyResult, tuple[str, ...]]:
+    """The episode's ban study with the parameters of its published report.
+
+    Parameters
+    ----------
+    episode : registry id, one of :func:`usable_episodes` (e.g. ``"B2"``).
+    basket : the episode's basket (default: :func:`published_basket`).
+    outcome : the study's headline outcome, ``"value_usd"`` (as published) or
+        ``"quantity"``.
+    horizon : scenario months the profile must cover; beyond the published window
+        (months 0 to :data:`PUBLISHED_WINDOW` [1]) the study is re-estimated with a longer
+        window.
+
+    Returns
+    -------
+    (BanStudyResult, tuple of str)
+        The study (``ban_study(episode, basket, outcome=outcome, sensitivity=False)`` with
+        the default window and anticipation, as the published report) and how it differs
+        from the published estimate, in words (empty when it does not).
+
+    Raises
+    ------
+    ParameterError
+        Unknown episode id (the message lists the usable ones), basket or outcome.
+    EstimationError
+        A registry event that cannot be borrowed at all (the message says why).
+    """
+    problems = episode_problems()
+    usable = [e for e, p in problems.items() if p is None]
+    if episode not in problems:
+        raise ParameterError(f"unknown episode {episode!r}; episodes with a ban study: "
+                             f"{usable}")
+    if problems[episode] is not None:
+        raise EstimationError(f"episode {episode} has no usable event-time coefficients: it "
+                              f"{problems[episode]}; episodes with a ban study: {usable}")
+    if outcome not in OUTCOMES:
+        raise ParameterError(f"outcome={outcome!r} is not one of {list(OUTCOMES)}")
+    chosen = _episode_basket(get_event(episode), basket)
+    differences = []
+    window = PUBLISHED_WINDOW
+    if horizon - 1 > PUBLISHED_WINDOW[1]:
+        window = (PUBLISHED_WINDOW[0], int(horizon) - 1)
+        differences.append(f"re-estimated with event months {window[0]} to {window[1]} for "
+                           f"the {horizon}-month horizon (published: {PUBLISHED_WINDOW[0]} "
+                           f"to {PUBLISHED_WINDOW[1]})")
+    if chosen != published_basket(episode):
+        differences.append(f"basket {chosen} (published: {published_basket(episode)})")
+    if outcome != "value_usd":
+        differences.append(f"led by {OUTCOME_LABEL[outcome]} (the published report leads "
+                           "with value; the verdict is the one for this outcome)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the study's warnings are in its notes and checks
+        study = ban_study(episode, chosen, outcome=outcome, window=window, sensitivity=False)
+    return study, tuple(differences)
+
+
+def profile_from_ban_study(study: BanStudyResult, outcome: str | None = None,
+                           differences: tuple[str, ...] = ()) -> Profile:
+    """The post-event coefficients (``k >= 0``) of a ban study as a Profile, with the
+    study's verdict, reasons and published aggregates.
+
+    Raises
+    ------
+    EstimationError
+        The study fitted no event-time profile on ``outcome`` (e.g. an annual design with
+        no untreated pre-period): no profile can be borrowed.
+    """
+    design = study.design
+    outcome = outcome or next(iter(study.fits), "value_usd")
+    fit = study.fits.get(outcome)
+    reasons = "; ".join(study.headline.verdict_reasons) or "no fit"
+    if fit is None:
+        raise EstimationError(f"no profile can be borrowed from {design.event_id} on "
+                              f"{design.basket}: its study fitted no event-time profile on "
+                              f"{outcome} ({study.verdict}: {reasons})")
+    se = pd.Series(np.sqrt(np.clip(np.diag(fit.vcov.to_numpy(dtype=float)), 0, None)),
+                   index=fit.coef.index)
+    keep = [k for k in fit.coef.index
+            if k >= 0 and np.isfinite(fit.coef[k]) and np.isfinite(se[k]) and se[k] > 0]
+    if not keep:
+        raise EstimationError(f"no profile can be borrowed from {design.event_id}: its study "
+                              "has no post-event coefficient with a standard error")
+    effects = tuple(dict(e) for e in study.headline.profile if e.get("outcome") == outcome) \
+        or tuple({"outcome": outcome, **e.record()} for e in fit.profile)
+    description = (f"{design.event_id} ({design.effective:%Y-%m}) ban study, "
+                   f"{design.basket}, {design.kind} design, {OUTCOME_LABEL[outcome]}, "
+                   f"event months 0-{max(keep)}")
+    return Profile(episode=design.event_id, description=description, freq="M",
+                   event_time=np.array(keep), log_effect=fit.coef[keep].to_numpy(dtype=float),
+                   std_error=se[keep].to_numpy(), cov=fit.vcov.loc[keep, keep].to_numpy(
+                       dtype=float), outcome=outcome,
+                   notes=tuple(dict.fromkeys((*study.notes, *fit.notes))),
+                   verdict=study.headline.verdict,
+                   verdict_reasons=study.headline.verdict_reasons, effects=effects,
+                   months_to_recovery=study.headline.months_to_recovery,
+                   anticipation=design.anticipation, differences=tuple(differences))
 
 
 def profile_from_event_study(result, episode: str, description: str,
                              outcome: str = "value_usd", notes: list[str] | None = None
                              ) -> Profile:
-    """The post-event coefficients (``k >= 0``) of an event-study result as a Profile.
+    """The post-event coefficients (``k >= 0``) of an event-study result (e.g.
+    :func:`research.estimate.event_study.event_study`) as a Profile without a verdict.
 
     Raises
     ------
@@ -330,65 +542,20 @@ def profile_from_event_study(result, episode: str, description: str,
                    event_time=post["event_time"].to_numpy(),
                    log_effect=post["estimate"].to_numpy(),
                    std_error=post["std_error"].to_numpy(), cov=cov, outcome=outcome,
-                   notes=list(notes or []))
+                   notes=tuple(notes or ()))
 
 
 def episode_profile(episode: str, basket: str | None = None, horizon: int = 12,
-                    anticipation: int | None = None, outcome: str = "value_usd",
-                    method: Literal["ppml", "ols_log"] = "ppml") -> Profile:
-    """Estimate a past episode's event study and return its post-event profile.
-
-    Parameters
-    ----------
-    episode : registry id, one of :func:`usable_episodes` (e.g. ``"A2"``, ``"B1"``, ``"B2"``).
-    basket : the episode's basket to use (default: its first basket with trade data).
-    horizon : scenario months the profile must cover (sets the monthly window's end).
-    anticipation : months before the effective date with their own coefficients
-        (default: months from the announcement to the effective month, from the registry).
-    outcome : ``"value_usd"`` or ``"quantity"`` (the annual design always uses quantity).
-    method : event-study estimator.
+                    outcome: str = "value_usd") -> Profile:
+    """The published profile of a past episode (see :func:`episode_study`).
 
     Raises
     ------
-    ParameterError
-        Unknown episode id (the message lists the usable ones) or basket.
     EstimationError
-        A registry event that cannot give event-time coefficients (the message says why).
+        The episode cannot be borrowed, or its study fitted no profile.
     """
-    problems = episode_problems()
-    usable = [e for e, p in problems.items() if p is None]
-    if episode not in problems:
-        raise ParameterError(f"unknown episode {episode!r}; episodes with a usable event "
-                             f"study: {usable}")
-    if problems[episode] is not None:
-        raise EstimationError(f"episode {episode} has no usable event-time coefficients: it "
-                              f"{problems[episode]}; episodes with a usable event study: "
-                              f"{usable}")
-    if outcome not in OUTCOMES:
-        raise ParameterError(f"outcome={outcome!r} is not one of {list(OUTCOMES)}")
-    event = get_event(episode)
-    chosen = _episode_basket(event, basket)
-    lead = _anticipation(event) if anticipation is None else int(anticipation)
-    window = (-24, max(12, horizon - 1))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result, design = ban_event_study(episode, chosen, outcome=outcome, window=window,
-                                         anticipation=lead, method=method)
-    notes: dict[str, str] = {}
-    for text in result.notes + [str(w.message) for w in caught]:
-        text = text.rstrip(".")
-        notes.setdefault(text.lower(), text[0].upper() + text[1:] + ".")
-    unit = "years" if design.freq == "A" else "months"
-    description = (f"{episode} ({event_date(event):%Y-%m}) event study, {chosen}, "
-                   f"{design.design} design, {design.outcome}, {method.upper()}, "
-                   f"event time in {unit}")
-    if design.freq == "A":
-        notes["annual"] = (f"Annual profile: scenario months 0-11 take the episode's first post "
-                           f"year ({design.event:%Y} against {design.event.year - 1}), months "
-                           "12-23 the second, and so on; the drop within the episode's own "
-                           "year is not in the profile.")
-    return profile_from_event_study(result, episode, description, outcome=design.outcome,
-                                    notes=list(notes.values()))
+    study, differences = episode_study(episode, basket, outcome, horizon)
+    return profile_from_ban_study(study, outcome, differences)
 
 
 # ---------------------------------------------------------------------------- target flow
@@ -428,6 +595,82 @@ def target_series(event_id: str, basket: str, outcome: str = "value_usd",
     return flow_series(monthly, partner, group, outcome)
 
 
+def _related(group: str) -> set[str]:
+    return {b for b, g in basket_reference.BASKET_GROUP.items() if g == group} | {group}
+
+
+def measures_between(start: pd.Timestamp, end: pd.Timestamp, partner: str, group: str,
+                     exclude: str, types: tuple[str, ...] | None = None) -> list[str]:
+    """Registry measures dated in ``(start, end]`` on ``group`` or on ``partner``, as
+    ``"ID (date, type)"``; ``types`` keeps only those event types (default: all but
+    context)."""
+    found = []
+    for _, row in load_events().iterrows():
+        if row["event_id"] == exclude or row["event_type"] == "context":
+            continue
+        if types is not None and row["event_type"] not in types:
+            continue
+        date = row["effective"] if pd.notna(row["effective"]) else row["announced"]
+        if pd.isna(date) or not start < date <= end:
+            continue
+        if set(_split(row["basket"])) & _related(group) or partner in _split(row["targets"]):
+            found.append(f"{row['event_id']} ({pd.Timestamp(date):%Y-%m-%d}, "
+                         f"{row['event_type']})")
+    return found
+
+
+def measure_scope(event_id: str, partner: str, group: str, horizon: int = 12
+                  ) -> tuple[str, str]:
+    """What the ban covers, the broader measures on the flow inside the scenario months and
+    what scaling the whole flow assumes.
+
+    Returns
+    -------
+    (str, str)
+        A paragraph for the headline's estimand and the report, and a short clause for
+        the headline label.
+
+    Examples
+    --------
+    >>> text, short = measure_scope("C6", "JPN", "rare_earths")  # doctest: +SKIP
+    >>> "upper bound" in short  # doctest: +SKIP
+    True
+    """
+    event = get_event(event_id)
+    date = _event_date(event)
+    end = date + pd.DateOffset(months=int(horizon))
+    events = load_events().set_index("event_id")
+    on_flow = [m.split(" ")[0] for m in measures_between(date, end, partner, group,
+                                                         exclude=event_id,
+                                                         types=TOUCHING_TYPES)]
+    broader = [e for e in on_flow if events.loc[e, "event_type"] in BROADER_TYPES
+               and set(_split(events.loc[e, "basket"])) & _related(group)]
+    described = [f"{e} ({_event_date(events.loc[e].rename(e)):%Y-%m-%d}, "
+                 f"{events.loc[e, 'event_type']}: {events.loc[e, 'products']})"
+                 for e in on_flow]
+    ids = ", ".join(broader)
+    if event["event_type"] == "end-user ban":
+        who = ("military end-users and military end-uses" if "military" in
+               str(event["measure"]).lower() else "the end-users and end-uses it names")
+        covers = (f"{event_id} is an end-user ban: it covers exports to {who} in {partner} "
+                  "only, not every buyer of the flow.")
+        assumes = ("Scaling the whole flow by the borrowed profile treats every shipment as "
+                   "hit: an upper bound on the flow the end-user ban affects"
+                   + (f", closer to the broader curbs reported in {ids}" if ids else "")
+                   + ".")
+        short = (f"whole flow scaled: an upper bound for {event_id}'s end-user scope"
+                 + (f" (broader curbs reported: {ids})" if ids else ""))
+    else:
+        covers = f"{event_id} is a {event['event_type']} on {event['products']}."
+        assumes = ("Scaling the whole flow by the borrowed profile treats every shipment of "
+                   f"the {group} group as hit, including goods the measure does not list: "
+                   "an upper bound on the flow affected.")
+        short = "whole flow scaled: an upper bound on the flow affected"
+    reported = (" Registry measures on this flow or destination inside the scenario months: "
+                + "; ".join(described) + "." if described else "")
+    return covers + reported + " " + assumes, short
+
+
 # ---------------------------------------------------------------------------- scenario
 
 def _fit(y: pd.Series, order, seasonal_order):
@@ -449,12 +692,68 @@ def _quantiles(draws: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def apply_profile(series: pd.Series, ban: pd.Timestamp | str, profile: Profile,
+def _ranges(months) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"``."""
+    parts: list[list[int]] = []
+    for m in (int(x) for x in months):
+        if parts and m == parts[-1][-1] + 1:
+            parts[-1].append(m)
+        else:
+            parts.append([m])
+    return ", ".join(f"{p[0]}-{p[-1]}" if len(p) > 1 else f"{p[0]}" for p in parts)
+
+
+def positive_reason(log_effect: np.ndarray, episode: str) -> str:
+    """Why a scenario path ends above its projection, in words: the months in which the
+    borrowed profile rises and those in which it falls (scenario months from 0)."""
+    b = np.asarray(log_effect, dtype=float)
+    months = np.arange(len(b))
+    up, down = months[b > 0], months[b < 0]
+    text = (f"above the projection because the borrowed {episode} profile rises in "
+            f"month(s) {_ranges(up)} (up to {100 * np.expm1(b.max()):+.0f}%)")
+    if len(down):
+        text += (f", which outweighs its fall in month(s) {_ranges(down)} (down to "
+                 f"{100 * np.expm1(b.min()):+.0f}%)")
+    return text
+
+
+def _label(path: str, target: str, span: str, profile: Profile | None, episode: str,
+           horizon: int, gap_pct: float, scope_label: str) -> str:
+    if path == "none":
+        return (f"SCENARIO not available: {episode} is not identified and has no event-time "
+                f"profile to borrow; projection of {target} only ({span}), no number")
+    if path == "descriptive":
+        return (f"SCENARIO not quotable: {episode} is not identified, so its coefficients "
+                f"give {target} a descriptive path only ({span}), no number")
+    months = (f"months 0-{horizon - 1}" if profile.freq == "M" else
+              f"years 0-{(horizon - 1) // 12}")
+    source = f"the published {episode} profile" if profile.effects else \
+        f"the {episode} profile"
+    label = (f"SCENARIO (not an estimate): {target}, {span}, % change against the projection "
+             f"under {months} of {source}")
+    if profile.anticipation:
+        label += f" (its {profile.anticipation} anticipation month(s) not applied)"
+    if profile.differences:
+        label += "; differs from the published estimate: " + "; ".join(profile.differences)
+    if profile.verdict == "fragile":
+        label += f"; the {episode} estimate is fragile"
+    if np.isfinite(gap_pct) and gap_pct > 0:
+        label += "; " + positive_reason(profile.log_effect[profile.positions(horizon)],
+                                        episode)
+    if scope_label:
+        label += f"; {scope_label}"
+    return label
+
+
+def apply_profile(series: pd.Series, ban: pd.Timestamp | str, profile: Profile | None,
                   horizon: int = 12, *, target: str | None = None, level: float = 0.95,
                   n_sim: int = 2000, seed: int = 2026, unit: str | None = None,
                   order: tuple[int, int, int] = ORDER,
                   seasonal_order: tuple[int, int, int, int] = SEASONAL_ORDER,
-                  notes: list[str] | None = None) -> ScenarioResult:
+                  notes: list[str] | tuple[str, ...] | None = None, estimand: str = "",
+                  scope_label: str = "", episode: str | None = None,
+                  verdict: str | None = None,
+                  verdict_reasons: tuple[str, ...] = ()) -> ScenarioResult:
     """Project ``series`` past the ban and apply ``profile`` from the ban's month on.
 
     Parameters
@@ -462,13 +761,19 @@ def apply_profile(series: pd.Series, ban: pd.Timestamp | str, profile: Profile,
     series : monthly flow on a DatetimeIndex (e.g. :func:`target_series`); months at or
         after the ban, if any, are shown as ``actual`` and not used in the fit.
     ban : the ban's date; its month is event time 0.
-    profile : the collapse-and-recovery profile (:func:`episode_profile`).
+    profile : the collapse-and-recovery profile (:func:`episode_profile`), or ``None``
+        when the episode has none to borrow (projection only). A profile whose verdict is
+        *not identified* gives a descriptive path without bands or totals.
     horizon : scenario months from the ban's month.
     target : label of the flow for titles (default ``series.name``).
     level : band level. n_sim, seed : simulation of the totals (module docstring).
     unit : units of the series (default ``series.attrs["unit"]``).
     order, seasonal_order : SARIMA orders of the projection.
     notes : extra notes (e.g. measures between the data's end and the ban).
+    estimand : the headline's estimand in words, scope included (:func:`measure_scope`).
+    scope_label : a short scope clause for the headline label.
+    episode, verdict, verdict_reasons : the episode and its verdict when ``profile`` is
+        ``None`` (otherwise the profile's).
 
     Returns
     -------
@@ -482,7 +787,12 @@ def apply_profile(series: pd.Series, ban: pd.Timestamp | str, profile: Profile,
         raise ParameterError(f"n_sim={n_sim} is too few draws for a band; use >= 100")
     if not isinstance(series.index, pd.DatetimeIndex):
         raise ParameterError("series needs a DatetimeIndex of months")
-    positions = profile.positions(int(horizon))
+    path = "none" if profile is None else "scenario" if profile.quotable else "descriptive"
+    positions = profile.positions(int(horizon)) if profile is not None else None
+    if profile is not None:
+        episode, verdict = profile.episode, profile.verdict
+        verdict_reasons = profile.verdict_reasons
+    episode = episode or "episode"
     unit = unit or series.attrs.get("unit", "series units")
     target = target or str(series.name or "flow")
     ban = pd.Timestamp(ban).to_period("M").to_timestamp()
@@ -504,7 +814,7 @@ def apply_profile(series: pd.Series, ban: pd.Timestamp | str, profile: Profile,
     offset = float(y.mean())  # centred as in research.estimate.its (keeps the fit stable)
     fit = _fit(y - offset, order, seasonal_order)
     end = ban + pd.DateOffset(months=int(horizon) - 1)
-    steps = (end.year - last.year) * 12 + end.month - last.month
+    steps = _months_between(last, end)
     periods = pd.date_range(last + pd.DateOffset(months=1), periods=steps, freq="MS")
     forecast = fit.get_forecast(steps=steps)
     mean = np.asarray(forecast.predicted_mean, dtype=float) + offset
@@ -513,13 +823,19 @@ def apply_profile(series: pd.Series, ban: pd.Timestamp | str, profile: Profile,
 
     event_time = ((periods.year - ban.year) * 12 + periods.month - ban.month).to_numpy()
     post = event_time >= 0
-    b = np.zeros(steps)
-    sb = np.zeros(steps)
-    b[post] = profile.log_effect[positions]
-    sb[post] = profile.std_error[positions]
+    b = np.full(steps, np.nan if path == "none" else 0.0)
+    sb = np.full(steps, np.nan if path != "scenario" else 0.0)
+    if profile is not None:
+        b[post] = profile.log_effect[positions]
+        if path == "scenario":
+            sb[post] = profile.std_error[positions]
     total_sd = np.sqrt(se**2 + sb**2)
     actual = raw.reindex(periods).to_numpy()
-    method = f"scenario: {profile.episode} profile applied to {target}"
+    method = {"scenario": f"scenario: {episode} profile applied to {target}",
+              "descriptive": f"scenario (descriptive only): {episode} coefficients applied "
+                             f"to {target}",
+              "none": f"projection only: no {episode} profile to borrow for {target}"}[path]
+    scenario = np.where(post, np.exp(mean + b), np.exp(mean))
     table = pd.DataFrame({
         "period": periods, "event_time": event_time,
         "counterfactual": np.exp(mean), "counterfactual_low": np.exp(mean - z * se),
@@ -527,116 +843,157 @@ def apply_profile(series: pd.Series, ban: pd.Timestamp | str, profile: Profile,
         "profile_pct": np.where(post, 100 * np.expm1(b), np.nan),
         "profile_pct_low": np.where(post, 100 * np.expm1(b - z * sb), np.nan),
         "profile_pct_high": np.where(post, 100 * np.expm1(b + z * sb), np.nan),
-        "scenario": np.exp(mean + b), "scenario_low": np.exp(mean + b - z * total_sd),
-        "scenario_high": np.exp(mean + b + z * total_sd),
+        "scenario": scenario,
+        "scenario_low": np.where(post, np.exp(mean + b - z * total_sd), np.exp(mean)),
+        "scenario_high": np.where(post, np.exp(mean + b + z * total_sd), np.exp(mean)),
         "actual": actual, "unit": unit, "method": method})
+    if path != "scenario":  # no band for a path that may not be quoted
+        table.loc[post, ["scenario_low", "scenario_high"]] = np.nan
     table["scenario_gap"] = table["scenario"] - table["counterfactual"]
 
     # totals over the scenario months by simulation (module docstring)
     rng = np.random.default_rng(seed)
     paths = np.asarray(fit.simulate(steps, repetitions=n_sim, anchor="end", rng=rng),
                        dtype=float).reshape(steps, n_sim)[post] + offset
-    if profile.cov is not None:
-        coef = rng.multivariate_normal(profile.log_effect, profile.cov, size=n_sim,
-                                       method="eigh")[:, positions].T
-    else:
-        coef = (profile.log_effect[positions][:, None]
-                + profile.std_error[positions][:, None] * rng.standard_normal(n_sim))
     cf_draws = np.exp(paths).sum(axis=0)
-    sc_draws = np.exp(paths + coef).sum(axis=0)
-    gap_draws = sc_draws - cf_draws
     scenario_rows = table[post]
     cf_total = float(scenario_rows["counterfactual"].sum())
-    sc_total = float(scenario_rows["scenario"].sum())
-    totals = {"months": int(horizon), "counterfactual_total": cf_total,
-              "scenario_total": sc_total, "scenario_gap": sc_total - cf_total,
-              "scenario_gap_pct": 100 * (sc_total - cf_total) / cf_total}
-    for name, draws in (("counterfactual", cf_draws), ("scenario_total", sc_draws),
-                        ("scenario_gap", gap_draws),
-                        ("scenario_gap_pct", 100 * gap_draws / cf_draws)):
-        totals[f"{name}_low"], totals[f"{name}_high"] = _quantiles(draws, level)
+    totals = {"months": int(horizon), "counterfactual_total": cf_total}
+    totals["counterfactual_low"], totals["counterfactual_high"] = _quantiles(cf_draws, level)
+    if path == "scenario":
+        if profile.cov is not None:
+            coef = rng.multivariate_normal(profile.log_effect, profile.cov, size=n_sim,
+                                           method="eigh")[:, positions].T
+        else:
+            coef = (profile.log_effect[positions][:, None]
+                    + profile.std_error[positions][:, None] * rng.standard_normal(n_sim))
+        sc_draws = np.exp(paths + coef).sum(axis=0)
+        gap_draws = sc_draws - cf_draws
+        sc_total = float(scenario_rows["scenario"].sum())
+        totals.update({"scenario_total": sc_total, "scenario_gap": sc_total - cf_total,
+                       "scenario_gap_pct": 100 * (sc_total - cf_total) / cf_total})
+        for name, draws in (("scenario_total", sc_draws), ("scenario_gap", gap_draws),
+                            ("scenario_gap_pct", 100 * gap_draws / cf_draws)):
+            totals[f"{name}_low"], totals[f"{name}_high"] = _quantiles(draws, level)
+    else:  # not identified: no quotable total
+        for name in ("scenario_total", "scenario_gap", "scenario_gap_pct"):
+            for suffix in ("", "_low", "_high"):
+                totals[name + suffix] = float("nan")
 
     first, last_month = periods[post][0], periods[post][-1]
-    headline = {"term": "scenario_gap_pct",
-                "label": (f"SCENARIO (not an estimate): {target}, {first:%Y-%m} to "
-                          f"{last_month:%Y-%m}, % change against the projection under the "
-                          f"{profile.episode} profile"),
-                "estimate": totals["scenario_gap_pct"],
-                "conf_low": totals["scenario_gap_pct_low"],
-                "conf_high": totals["scenario_gap_pct_high"], "p_value": np.nan}
+    span = f"{first:%Y-%m} to {last_month:%Y-%m}"
+    label = _label(path, target, span, profile, episode, int(horizon),
+                   totals["scenario_gap_pct"], scope_label)
+    quoted = path == "scenario"
+    headline = Headline(
+        term="scenario_gap_pct", label=label,
+        estimate=totals["scenario_gap_pct"] if quoted else None,
+        conf_low=totals["scenario_gap_pct_low"] if quoted else None,
+        conf_high=totals["scenario_gap_pct_high"] if quoted else None,
+        p_value=None, scale="percent",
+        estimand=(f"{target}, {span}: the projection times the borrowed profile, against "
+                  "the projection (SARIMA on the pre-ban months), in % of the projection "
+                  "summed over the scenario months. " + estimand).strip(),
+        interval_method=(f"{100 * level:.0f}% scenario band, not a confidence interval: "
+                         f"{n_sim} simulated forecast paths, each with a draw of the profile "
+                         + ("(its covariance)" if profile.cov is not None else
+                            "(comonotone, conservative)") if quoted else
+                         "none: the borrowed episode is not identified"),
+        profile=tuple({**e, "episode": episode,
+                       "label": f"{episode} (borrowed): {e.get('label', e.get('term'))}"}
+                      for e in (profile.effects if profile is not None else ())),
+        months_to_recovery=profile.months_to_recovery if profile is not None else None,
+        verdict=verdict, verdict_reasons=tuple(verdict_reasons))
     all_notes = [
         "SCENARIO, not an estimate: no trade data after the ban are used; the path shows "
-        f"what the {profile.episode} episode's response would imply for this flow.",
+        f"what the {episode} episode's response would imply for this flow.",
         f"Projection: SARIMA{tuple(order)}{tuple(seasonal_order)} on log {target}, fitted on "
         f"{observed.index.min():%Y-%m} to {last:%Y-%m} ({len(observed)} months) and "
         f"forecast {steps} months ahead to {end:%Y-%m}; it carries the pre-ban seasonal "
         "pattern and level forward.",
-        f"Profile: {profile.description}; applied as a proportional change to the "
-        "projection from the ban's month on.",
-        f"Bands ({100 * level:.0f}%): monthly bands combine the forecast variance and the "
-        "profile's standard errors (independent, normal on the log scale); totals are "
-        f"simulated ({n_sim} draws, "
-        + ("profile covariance" if profile.cov is not None else
-           "profile draws perfectly correlated across months, conservative")
-        + "). Neither includes SARIMA parameter uncertainty or the doubt that the "
-        "episode is a good guide.",
     ]
+    if estimand:
+        all_notes.append(f"Scope: {estimand}")
+    if verdict == "not identified":
+        all_notes.append(f"The borrowed episode {episode} is not identified ("
+                         + "; ".join(verdict_reasons) + "): "
+                         + ("its coefficients are shown as a descriptive path, with no band "
+                            "and no total to quote." if path == "descriptive" else
+                            "it has no event-time profile, so none can be borrowed and only "
+                            "the projection is shown."))
+    if profile is not None:
+        all_notes.append(f"Profile: {profile.description}; applied as a proportional change "
+                         "to the projection from the ban's month on.")
+        if profile.anticipation:
+            all_notes.append(f"The episode's {profile.anticipation} anticipation month(s) "
+                             "(front-loading before its measure took effect) are not applied: "
+                             "the scenario starts at the ban's month.")
+        if path == "descriptive" and np.nansum(np.expm1(b[post])) > 0:
+            all_notes.append("The descriptive path lies mostly above the projection: "
+                             + positive_reason(b[post], episode) + ".")
+    if quoted:
+        all_notes.append(
+            f"Bands ({100 * level:.0f}%): monthly bands combine the forecast variance and "
+            "the profile's standard errors (independent, normal on the log scale); totals "
+            f"are simulated ({n_sim} draws, "
+            + ("profile covariance" if profile.cov is not None else
+               "profile draws perfectly correlated across months, conservative")
+            + "). Neither includes SARIMA parameter uncertainty or the doubt that the "
+            "episode is a good guide.")
     unit_outcome = "quantity" if unit == "tonnes" else "value_usd"
-    if profile.outcome != unit_outcome:
+    if profile is not None and profile.outcome != unit_outcome:
         all_notes.append(f"The profile was estimated on {profile.outcome} and is applied to "
                          f"{unit_outcome}: this assumes prices move as quantities did.")
     all_notes += list(notes or [])
-    all_notes += [f"Profile episode: {n}" for n in profile.notes]
-    return ScenarioResult(method=method, table=table[SCENARIO_COLUMNS], headline=headline,
-                          notes=all_notes, totals=totals, series=raw, ban=ban,
+    if profile is not None:
+        all_notes += [f"Profile episode: {n}" for n in profile.notes]
+    return ScenarioResult(method=method, headline=headline, notes=tuple(all_notes),
+                          table=table[SCENARIO_COLUMNS], totals=totals, series=raw, ban=ban,
                           last_observed=last, horizon=int(horizon), unit=unit, target=target,
-                          profile=profile, level=level, n_sim=n_sim)
-
-
-def measures_between(start: pd.Timestamp, end: pd.Timestamp, partner: str, group: str,
-                     exclude: str) -> list[str]:
-    """Registry measures dated in ``(start, end]`` on ``group`` or on ``partner``."""
-    related = {b for b, g in basket_reference.BASKET_GROUP.items() if g == group} | {group}
-    found = []
-    for _, row in load_events().iterrows():
-        if row["event_id"] == exclude or row["event_type"] == "context":
-            continue
-        date = row["effective"] if pd.notna(row["effective"]) else row["announced"]
-        if pd.isna(date) or not start < date <= end:
-            continue
-        if set(_split(row["basket"])) & related or partner in _split(row["targets"]):
-            found.append(f"{row['event_id']} ({pd.Timestamp(date):%Y-%m-%d}, "
-                         f"{row['event_type']})")
-    return found
+                          profile=profile, episode=episode, level=level, n_sim=n_sim)
 
 
 def ban_scenario(event_id: str = "C6", basket: str = "rare_earths", episode: str = "B2",
                  horizon: int = 12, *, outcome: str = "value_usd",
-                 episode_basket: str | None = None, episode_anticipation: int | None = None,
-                 partner: str | None = None, level: float = 0.95, n_sim: int = 2000,
-                 seed: int = 2026, flows: pd.DataFrame | None = None) -> ScenarioResult:
-    """SCENARIO for a registry ban: ``episode``'s profile applied to the projected flow.
+                 episode_basket: str | None = None, partner: str | None = None,
+                 level: float = 0.95, n_sim: int = 2000, seed: int = 2026,
+                 flows: pd.DataFrame | None = None) -> ScenarioResult:
+    """SCENARIO for a registry ban: ``episode``'s published profile applied to the
+    projected flow, with the episode's verdict.
 
     Parameters
     ----------
     event_id : the ban to build a scenario for (e.g. ``"C6"``, January 2026, Japan).
     basket : the basket whose monthly product group carries the flow (e.g.
         ``"rare_earths"``, ``"graphite"``, ``"gallium"``, ``"polysilicon"``).
-    episode : past registry episode whose profile is applied (:func:`usable_episodes`).
+    episode : past registry episode whose profile is borrowed (:func:`usable_episodes`).
     horizon : scenario months from the ban's month.
-    outcome : ``"value_usd"`` (USD) or ``"quantity"`` (tonnes) of the flow.
-    episode_basket, episode_anticipation : see :func:`episode_profile`.
+    outcome : ``"value_usd"`` (USD) or ``"quantity"`` (tonnes) of the flow; the episode's
+        study is led by the same outcome.
+    episode_basket : the episode's basket (default: that of its published report).
     partner : destination ISO3 (default: the event's single target; ``WLD`` if it has
         every destination as target).
     level, n_sim, seed : bands and simulation (module docstring).
-    flows : a tidy monthly trade table to use instead of the bundled one.
+    flows : a tidy monthly trade table for the target flow instead of the bundled one
+        (the episode is always the published estimate on the bundled data).
+
+    Returns
+    -------
+    ScenarioResult
+        Its headline carries the episode's verdict and reasons; a *not identified*
+        episode gives no number (a descriptive path, or the projection only).
     """
     event = get_event(event_id)
-    ban = event_date(event)
+    ban = _event_date(event)
     series = target_series(event_id, basket, outcome, partner, flows)
     partner_code, group = series.name.split(" to ")[1], series.name.split(" to ")[0]
-    profile = episode_profile(episode, episode_basket, horizon, episode_anticipation,
-                              outcome=outcome)
+    study, differences = episode_study(episode, episode_basket, outcome, horizon)
+    try:
+        profile = profile_from_ban_study(study, outcome, differences)
+    except EstimationError:
+        if study.verdict != "not identified":
+            raise
+        profile = None
     last = series.dropna().index.max()
     between = measures_between(last + pd.offsets.MonthEnd(0), ban, partner_code, group,
                                exclude=event_id)
@@ -644,9 +1001,17 @@ def ban_scenario(event_id: str = "C6", basket: str = "rare_earths", episode: str
     if between:
         notes.append(f"Registry measures between the data's end ({last:%Y-%m}) and the ban "
                      f"touch this flow and are not in the projection: {', '.join(between)}.")
+    estimand, scope_label = measure_scope(event_id, partner_code, group, horizon)
     target = f"China's {group} exports to {partner_code} ({event_id}, {ban:%Y-%m-%d})"
     return apply_profile(series, ban, profile, horizon, target=target, level=level,
-                         n_sim=n_sim, seed=seed, notes=notes)
+                         n_sim=n_sim, seed=seed, notes=notes, estimand=estimand,
+                         scope_label=scope_label, episode=episode, verdict=study.verdict,
+                         verdict_reasons=study.headline.verdict_reasons)
+
+
+COMPARE_COLUMNS = ["episode", "verdict", "verdict_reason", "profile", "scenario_gap_pct",
+                   "scenario_gap_pct_low", "scenario_gap_pct_high", "scenario_gap", "unit",
+                   "months", "note"]
 
 
 def compare_episodes(event_id: str = "C6", basket: str = "rare_earths",
@@ -656,8 +1021,9 @@ def compare_episodes(event_id: str = "C6", basket: str = "rare_earths",
     """The same SCENARIO under each past episode's profile, one row per episode.
 
     The choice of episode is the scenario's largest uncertainty and is not in its bands;
-    this table shows how much it matters. Episodes whose profile cannot cover the horizon
-    or cannot be estimated get a row with the reason in ``note``.
+    this table shows how much it matters. Each row carries the episode's verdict and its
+    first reason; a *not identified* episode has no number (``note`` says why), and an
+    episode that cannot be borrowed at all gets ``verdict`` "not run" and the reason.
     """
     rows = []
     for episode in episodes if episodes is not None else usable_episodes():
@@ -665,15 +1031,19 @@ def compare_episodes(event_id: str = "C6", basket: str = "rare_earths",
             result = ban_scenario(event_id, basket, episode, horizon, outcome=outcome,
                                   level=level, n_sim=n_sim, seed=seed, flows=flows)
         except (EstimationError, ParameterError) as error:
-            rows.append({"episode": episode, "profile": "", "note": f"not run: {error}"})
+            rows.append({"episode": episode, "verdict": "not run", "profile": "",
+                         "note": f"not run: {error}"})
             continue
-        t = result.totals
-        rows.append({"episode": episode, "profile": result.profile.description,
+        t, h = result.totals, result.headline
+        note = {"scenario": "", "descriptive": "not identified: descriptive path only, no "
+                                               "number",
+                "none": "not identified: no profile to borrow"}[result.path]
+        rows.append({"episode": episode, "verdict": h.verdict,
+                     "verdict_reason": h.verdict_reasons[0] if h.verdict_reasons else "",
+                     "profile": result.profile.description if result.profile else "",
                      "scenario_gap_pct": t["scenario_gap_pct"],
                      "scenario_gap_pct_low": t["scenario_gap_pct_low"],
                      "scenario_gap_pct_high": t["scenario_gap_pct_high"],
                      "scenario_gap": t["scenario_gap"], "unit": result.unit,
-                     "months": horizon, "note": ""})
-    columns = ["episode", "profile", "scenario_gap_pct", "scenario_gap_pct_low",
-               "scenario_gap_pct_high", "scenario_gap", "unit", "months", "note"]
-    return pd.DataFrame(rows).reindex(columns=columns)
+                     "months": horizon, "note": note})
+    return pd.DataFrame(rows).reindex(columns=COMPARE_COLUMNS)
