@@ -195,3 +195,110 @@ def test_key_findings_escape_data_text():
     box = key_findings(h, limits=["[link](javascript:alert(1))"])
     assert "<script>" not in box and "<img" not in box and "](javascript" not in box
     assert "**Fragile.**" in box and "**-10.0%** [-20.0, 0.5]" in box
+
+
+# --- the engine against the oracle, and the one-target design ---------------------------
+
+def _small_design(seed: int = 3) -> study.BanStudyDesign:
+    """6 destinations x 3 series x 26 months (k = -14..11), anticipation 1; the treated
+    series falls by half from month 0 (exp(-0.69) - 1 = -50%). The 13 pre-period months
+    cover every calendar month, so series x calendar-month effects are identified."""
+    rng = np.random.default_rng(seed)
+    periods = pd.date_range("2023-04-01", periods=26, freq="MS")
+    rows = []
+    for d, dest in enumerate(["AAA", "BBB", "CCC", "DDD", "EEE", "FFF"]):
+        for s, series in enumerate(["t", "c1", "c2"]):
+            for i, period in enumerate(periods):
+                k = i - 14
+                mu = np.exp(3 + 0.3 * d + 0.2 * s + 0.1 * np.sin(period.month)
+                            - 0.69 * (series == "t") * (k >= 0))
+                rows.append({"partner_iso3": dest, "series": series, "period": period,
+                             "value_usd": float(rng.poisson(mu)), "quantity": 1.0,
+                             "treated": series == "t", "k": k, "cal": period.month})
+    panel = pd.DataFrame(rows)
+    return study.BanStudyDesign(event_id="X", basket="x", kind="lines", panel=panel,
+                                effective=periods[14], announced=periods[13], anticipation=1,
+                                window=(-14, 11), treated=("t",), comparisons=("c1", "c2"))
+
+
+def _full_rank(columns: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+    """Columns in order, each kept only when it raises the rank (``keep`` first)."""
+    chosen: list[str] = []
+    for name in [*keep, *[c for c in columns if c not in keep]]:
+        trial = columns[[*chosen, name]].to_numpy()
+        if np.linalg.matrix_rank(trial) > len(chosen):
+            chosen.append(name)
+    return columns[chosen]
+
+
+def test_fit_profile_matches_a_glm_with_explicit_dummies():
+    # Oracle: statsmodels Poisson GLM on the same panel with explicit dummies for
+    # destination x month, destination x series and series x calendar month (cut to full
+    # rank), clustered by destination with the G / (G - 1) factor only (ppmlhdfe's
+    # convention, documented in research.estimate.gravity).
+    import statsmodels.api as sm
+
+    design = _small_design()
+    fit = study.fit_profile(design, "value_usd")
+    data = design.panel.copy()
+    terms = {}
+    for k in range(-1, 12):
+        terms[k] = f"k{k}"
+        data[f"k{k}"] = (data["treated"] & (data["k"] == k)).astype(float)
+    dummies = pd.concat([
+        pd.get_dummies(data["partner_iso3"] + data["period"].astype(str), dtype=float),
+        pd.get_dummies("ds" + data["partner_iso3"] + data["series"], dtype=float),
+        pd.get_dummies("sc" + data["series"] + data["cal"].astype(str), dtype=float)], axis=1)
+    x = _full_rank(pd.concat([data[list(terms.values())], dummies], axis=1),
+                   keep=list(terms.values()))
+    groups = pd.factorize(data["partner_iso3"])[0]
+    glm = sm.GLM(data["value_usd"], x, family=sm.families.Poisson()).fit(
+        cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False},
+        tol=1e-12)
+    g = 6
+    for k, name in terms.items():
+        assert fit.coef[k] == pytest.approx(glm.params[name], abs=1e-6)
+        assert np.sqrt(fit.vcov.loc[k, k]) == pytest.approx(
+            np.sqrt(glm.cov_params().loc[name, name] * g / (g - 1)), rel=1e-4)
+
+
+def _one_target_flows(effect: float = -0.9, seed: int = 5) -> pd.DataFrame:
+    """Monthly HS 250410 exports to USA and 19 other destinations, 2023-01 to 2025-06;
+    USA falls by exp(effect) - 1 from December 2024 (B5, No. 46 on the US)."""
+    rng = np.random.default_rng(seed)
+    destinations = ["USA", *[f"D{i:02d}" for i in range(19)]]
+    rows = []
+    for d, dest in enumerate(destinations):
+        size = np.exp(rng.normal(4, 0.8))
+        for period in pd.date_range("2023-01-01", "2025-06-01", freq="MS"):
+            hit = dest == "USA" and period >= pd.Timestamp("2024-12-01")
+            mu = size * np.exp(0.15 * np.cos(period.month) + rng.normal(0, 0.15)
+                               + effect * hit)
+            rows.append({"reporter_iso3": "CHN", "partner_iso3": dest, "flow": "export",
+                         "product": "250410", "product_level": "hs6", "period": period,
+                         "freq": "M", "value_usd": 1000.0 * rng.poisson(mu),
+                         "quantity": 500.0 * rng.poisson(mu), "quantity_unit": "kg",
+                         "source": "simulated"})
+    return pd.DataFrame(rows)
+
+
+def test_one_treated_destination_gets_randomization_inference_not_clusters():
+    flows = _one_target_flows()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = study.ban_study("B5", "graphite", flows=flows, window=(-18, 6))
+    design = result.design
+    assert design.kind == "destinations" and design.anticipation == 0
+    assert len(design.comparisons) == 19
+    h = result.headline
+    # 20 assignments (19 placebo destinations and the actual one): 1/20 = 0.05, so the
+    # test can reject at 5%; a -90% drop ranks first: p = 1/20
+    assert h.n_placebo == 20
+    assert h.interval_method.startswith("randomization inference")
+    assert "cluster" not in h.interval_method
+    ri = next(c for c in result.checks if c.name == "randomization inference")
+    assert ri.p_value == pytest.approx(1 / 20)
+    assert h.conf_low < h.estimate < h.conf_high < 0
+    assert h.estimate == pytest.approx(100 * (np.exp(-0.9) - 1), abs=15)
+    wild = next(c for c in result.checks if c.name == "wild cluster bootstrap")
+    assert wild.status == "not run" and "single treated cluster" in wild.detail

@@ -75,6 +75,9 @@ MIN_POST_MONTHS = 3
 PRETREND_MONTHS = 6
 LEAVE_OUT = 5
 OUTCOMES = ("value_usd", "quantity")
+FITTED = (*OUTCOMES, "unit_value")
+"""Outcomes fitted for every study: value, quantity and unit value (USD per kg, where
+both are positive; PPML gives its proportional change)."""
 
 LINE_SCOPE: dict[str, tuple[str, str]] = {
     "250410": ("most", "natural graphite: flake and spherical graphite, the controlled "
@@ -289,7 +292,8 @@ class BanStudyResult:
         return ax.figure
 
 
-OUTCOME_LABEL = {"value_usd": "value (USD)", "quantity": "quantity (kg)"}
+OUTCOME_LABEL = {"value_usd": "value (USD)", "quantity": "quantity (kg)",
+                 "unit_value": "unit value (USD/kg)"}
 
 
 # --- the sample -----------------------------------------------------------------------
@@ -577,10 +581,11 @@ def _annual_design(event, basket, effective, announced, anticipation, window):
                         "shows what the flows would have been; the drop inside the year and "
                         "pre-trends cannot be identified")
     notes = (f"Annual WITS HS6 lines {', '.join(codes)}, quantities in kg (the 2011 price "
-             "spike inflates values), shown descriptively.",
-             "Published reassessments of the episode: Evenett and Fritz (2023, Global Trade "
-             "Alert) and Evenett and Fritz (2023), who read the 2010 halt as short and "
-             "partly evaded, with Japan's imports already falling with the quotas.")
+             "spike inflates values), shown descriptively by calendar year.",
+             "Published reassessment of the episode: Evenett and Fritz (2023), 'Revisiting "
+             "the China-Japan rare earths dispute of 2010' (Global Trade Alert; CEPR VoxEU), "
+             "which re-examines the trade records of the halt; monthly customs data from "
+             "before 2010 would be needed to estimate it here.")
     return BanStudyDesign(event_id=str(event["event_id"]), basket=basket, kind="annual",
                           panel=panel, effective=effective, announced=announced,
                           anticipation=anticipation, window=window, treated=tuple(codes),
@@ -614,9 +619,13 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
     -------
     ProfileFit
     """
-    if outcome not in OUTCOMES:
-        raise ParameterError(f"outcome={outcome!r} is not one of {list(OUTCOMES)}")
-    data = (design.panel if panel is None else panel).dropna(subset=[outcome]).copy()
+    if outcome not in FITTED:
+        raise ParameterError(f"outcome={outcome!r} is not one of {list(FITTED)}")
+    data = (design.panel if panel is None else panel).copy()
+    if outcome == "unit_value":
+        defined = (data["quantity"] > 0) & (data["value_usd"] > 0)
+        data["unit_value"] = (data["value_usd"] / data["quantity"]).where(defined)
+    data = data.dropna(subset=[outcome])
     ks = sorted(k for k in data.loc[data["treated"], "k"].unique() if k >= -design.anticipation)
     if not ks:
         raise EstimationError("no treated month at or after the anticipation window")
@@ -929,7 +938,7 @@ def ban_study(event_id: str, basket: str, *, outcome: str = "value_usd",
         return _not_identified(design, method, outcome, problems)
     fits: dict[str, ProfileFit] = {}
     notes = list(design.notes)
-    for o in (outcome, *[x for x in OUTCOMES if x != outcome]):
+    for o in (outcome, *[x for x in FITTED if x != outcome]):
         try:
             fits[o] = fit_profile(design, o, level=level)
         except (EstimationError, ParameterError) as error:
