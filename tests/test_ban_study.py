@@ -268,7 +268,7 @@ def _one_target_flows(effect: float = -0.9, seed: int = 5) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     destinations = ["USA", *[f"D{i:02d}" for i in range(19)]]
     rows = []
-    for d, dest in enumerate(destinations):
+    for dest in destinations:
         size = np.exp(rng.normal(4, 0.8))
         for period in pd.date_range("2023-01-01", "2025-06-01", freq="MS"):
             hit = dest == "USA" and period >= pd.Timestamp("2024-12-01")
