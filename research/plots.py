@@ -270,9 +270,11 @@ def scenario_fan_plot(result, ax=None, title: str | None = None, source: str | N
     ax.set_title(title or f"SCENARIO, not an estimate: {result.target}\n{summary}",
                  fontsize=11)
     ax.legend(loc="upper left", fontsize=7.5, ncol=3)
-    if caption:
-        source = f"{caption} {source or SOURCE_TRADE}"
-    add_source(fig, source or SOURCE_TRADE)
+    if source is None:
+        source = f"{SOURCE_TRADE} Data end {result.last_observed:%Y-%m}; " + (
+            f"scenario profile: {result.profile.description}." if result.profile is not None
+            else f"no profile borrowed ({episode} not identified).")
+    add_source(fig, f"{caption} {source}" if caption else source)
     return fig
 
 

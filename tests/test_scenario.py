@@ -31,6 +31,7 @@ from research.estimate.scenario import (  # noqa: E402
     profile_from_event_study,
     usable_episodes,
 )
+from research.plots import scenario_profile_plot  # noqa: E402
 from research.report.outputs import record_result  # noqa: E402
 
 BAN = pd.Timestamp("2026-01-06")
@@ -300,6 +301,12 @@ def test_not_identified_episodes_give_no_number(c6_a2, c6_b1):
         fig = result.plot()
         assert "not identified" in fig.axes[0].get_title()
         plt.close(fig)
+        fig = scenario_profile_plot(result)
+        assert "(not identified)" in fig.axes[0].get_title()
+        plt.close(fig)
+    # B1: announced 2023-07-03, effective 2023-08-01, so 1 anticipation month: anticipation,
+    # impact, persistence and cumulative are published
+    assert c6_a2.profile_table().empty and len(c6_b1.profile_table()) == 4
 
 
 def test_positive_headline_carries_its_reason():
