@@ -66,6 +66,10 @@ from research.reference import baskets as basket_reference
 from research.reference.events import get_event, load_events
 
 MONTHLY_START = pd.Timestamp("2017-01-01")
+FEW_CLUSTERS = 30
+"""Below this many destination clusters the profile's covariance is the cluster jackknife
+(CV3) rather than the CV1 sandwich, which is too small with few clusters (Cameron and
+Miller 2015; MacKinnon, Nielsen and Webb 2023)."""
 TOUCHING_TYPES = ("ban", "licensing", "quota", "end-user ban", "entity listing")
 """Registry event types that restrict exports and so touch the series of their baskets
 (context, legal steps, suspensions and import measures do not)."""
@@ -182,7 +186,7 @@ class Check:
     """One robustness check: its outcome, in words and numbers."""
 
     name: str
-    status: str  # "pass", "caution", "fail", "uninformative", "not run"
+    status: str  # "pass", "caution", "fail", "uninformative", "not run", "shown"
     detail: str
     p_value: float | None = None
 
@@ -523,8 +527,9 @@ def _lines_panel(event, basket, inside, periods, treated, partly, comparisons, t
     notes.insert(0, f"Treated line(s) {', '.join(treated)} against comparison series "
                     f"{', '.join(comparisons) or 'none'}, shipped to the same "
                     f"{len(dest_t & dest_c)} destinations; destination x month, destination "
-                    "x series and series x calendar-month fixed effects; standard errors "
-                    "clustered by destination.")
+                    "x series and series x calendar-month fixed effects; inference "
+                    f"clustered by destination (the cluster jackknife below {FEW_CLUSTERS} "
+                    "destinations).")
     return panel, comparisons, excluded
 
 
@@ -601,7 +606,8 @@ def _term(k: int) -> str:
 
 
 def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
-                panel: pd.DataFrame | None = None, level: float = LEVEL) -> ProfileFit:
+                panel: pd.DataFrame | None = None, level: float = LEVEL,
+                variance: str = "cluster") -> ProfileFit:
     """PPML event study of a design on the one HDFE engine (:func:`research.estimate.gravity.ppml`).
 
     One coefficient per event month from the start of the anticipation window to the end
@@ -614,6 +620,10 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
     outcome : ``"value_usd"`` or ``"quantity"``.
     panel : a variant of the design's panel (placebos, leave-one-out).
     level : confidence level of the profile's intervals.
+    variance : ``"cluster"`` (CV1 sandwich by destination, ppmlhdfe's ``G / (G - 1)``) or
+        ``"jackknife"`` (CV3: leave each destination out, ``(G - 1) / G`` times the sum of
+        squared deviations of the refitted coefficients; MacKinnon, Nielsen and Webb
+        2023), both with t(G - 1) intervals.
 
     Returns
     -------
@@ -640,12 +650,42 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
     vcov = fit.vcov.loc[[_term(k) for k in estimated], [_term(k) for k in estimated]]
     vcov = pd.DataFrame(vcov.to_numpy(dtype=float), index=estimated, columns=estimated)
     n_clusters = fit.n_clusters if design.kind == "lines" else 0
+    if variance == "jackknife":
+        vcov, n_clusters = _jackknife_vcov(design, outcome, data if panel is None else panel,
+                                           coef, level)
+    elif variance != "cluster":
+        raise ParameterError(f"variance={variance!r} is not one of ['cluster', 'jackknife']")
     profile = event_profile(coef, vcov, design.anticipation, level=level,
                             n_clusters=n_clusters or None)
     notes = tuple(dict.fromkeys(str(w.message) for w in caught
                                 if "cluster" not in str(w.message)))
     return ProfileFit(outcome=outcome, coef=coef, vcov=vcov, n_obs=fit.n_obs,
                       n_clusters=fit.n_clusters, profile=profile, notes=notes)
+
+
+def _jackknife_vcov(design: BanStudyDesign, outcome: str, panel: pd.DataFrame,
+                    coef: pd.Series, level: float) -> tuple[pd.DataFrame, int]:
+    """CV3 covariance of the event-time coefficients from leave-one-destination-out refits
+    (a refit that fails or loses a coefficient is left out)."""
+    draws = []
+    for destination in sorted(panel["partner_iso3"].unique()):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                refit = fit_profile(design, outcome, level=level,
+                                    panel=panel[panel["partner_iso3"] != destination])
+        except (EstimationError, ParameterError, np.linalg.LinAlgError):
+            continue
+        if set(coef.index) <= set(refit.coef.index):
+            draws.append(refit.coef[coef.index].to_numpy(dtype=float))
+    g = len(draws)
+    if g < 3:
+        raise EstimationError(f"the cluster jackknife needs 3 or more successful "
+                              f"leave-one-destination-out refits; {g} succeeded")
+    values = np.vstack(draws)
+    deviations = values - values.mean(axis=0)
+    vcov = (g - 1) / g * deviations.T @ deviations
+    return pd.DataFrame(vcov, index=coef.index, columns=coef.index), g
 
 
 def pretrend_check(design: BanStudyDesign, outcome: str = "value_usd",
@@ -813,6 +853,93 @@ def leave_one_out_check(design: BanStudyDesign, fit: ProfileFit, outcome: str,
     return Check("leave one destination out", "pass", detail), table
 
 
+def jackknife_check(design: BanStudyDesign, fit: ProfileFit, outcome: str = "value_usd",
+                    level: float = LEVEL) -> Check:
+    """Cluster jackknife (CV3) inference on the PPML impact.
+
+    Refits the design leaving out each destination cluster in turn; the variance is
+    ``(G - 1) / G * sum_g (b_(g) - mean b_(.))**2`` and the test uses t(G - 1). With few
+    clusters CV3 is more reliable than the CV1 sandwich (MacKinnon, Nielsen and Webb
+    2023, "Cluster-robust inference: a guide to empirical practice", J. Econometrics
+    232(2)), and unlike the wild bootstrap of a linear model it keeps the zero months
+    and the PPML estimand.
+    """
+    actual = _impact(fit)
+    estimates = []
+    for destination in design.destinations:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                refit = fit_profile(design, outcome, panel=design.panel[
+                    design.panel["partner_iso3"] != destination])
+            effect = _impact(refit)
+            if effect is not None:
+                estimates.append(effect.estimate)
+        except (EstimationError, ParameterError, np.linalg.LinAlgError):
+            continue
+    g = len(estimates)
+    if actual is None or g < 3:
+        return Check("cluster jackknife (CV3)", "not run",
+                     f"{g} leave-one-cluster-out refits succeeded; 3 or more needed")
+    values = np.asarray(estimates)
+    se = float(np.sqrt((g - 1) / g * np.sum((values - values.mean()) ** 2)))
+    c = float(stats.t.ppf(0.5 + level / 2, g - 1))
+    p_value = float(2 * stats.t.sf(abs(actual.estimate) / se, g - 1)) if se > 0 else 0.0
+    low, high = (100 * float(np.expm1(actual.estimate + sign * c * se)) for sign in (-1, 1))
+    detail = (f"impact {actual.pct:.1f}% with the jackknife standard error {se:.3f} "
+              f"(cluster-robust {actual.std_error:.3f}) from {g} leave-one-destination-out "
+              f"refits: p = {p_value:.4f}, interval [{low:.1f}, {high:.1f}]% with "
+              f"t({g - 1})")
+    return Check("cluster jackknife (CV3)", "pass", detail, p_value)
+
+
+def wild_bootstrap_check(design: BanStudyDesign, outcome: str = "value_usd",
+                         level: float = LEVEL, seed: int = 2024) -> Check:
+    """Wild cluster restricted bootstrap of the impact in the log-linear version of the
+    design (zero flows dropped, so its point differs from the PPML one).
+
+    Valid here because every destination cluster carries a treated line; Webb weights
+    below 10 clusters, Rademacher otherwise (:func:`research.estimate.inference.
+    wild_cluster_bootstrap`, which handles the rank-deficient dummies by a
+    pseudo-inverse).
+    """
+    from research.estimate.inference import wild_cluster_bootstrap
+
+    data = design.panel[design.panel[outcome] > 0].copy()
+    ks = sorted(k for k in data.loc[data["treated"], "k"].unique()
+                if k >= -design.anticipation)
+    impact = [k for k in ks if 0 <= k <= 2]
+    if not impact:
+        return Check("wild cluster bootstrap", "not run", "no impact month with positive flows")
+    columns = {}
+    for k in ks:
+        columns[_term(k)] = (data["treated"] & (data["k"] == k)).astype(float).to_numpy()
+    keys = {"dm": data["partner_iso3"] + "|" + data["period"].astype(str),
+            "ds": data["partner_iso3"] + "|" + data["series"],
+            "sc": data["series"] + "|" + data["cal"].astype(str)}
+    dummies = [pd.get_dummies(values, prefix=name, dtype=float).iloc[:, (1 if i else 0):]
+               for i, (name, values) in enumerate(keys.items())]
+    x = pd.concat([pd.DataFrame(columns, index=data.index), *dummies], axis=1)
+    g = data["partner_iso3"].nunique()
+    restriction = {_term(k): 1 / len(impact) for k in impact}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            boot = wild_cluster_bootstrap(np.log(data[outcome].to_numpy(dtype=float)), x,
+                                          data["partner_iso3"].to_numpy(), restriction,
+                                          weights="webb" if g < 10 else "rademacher",
+                                          n_boot=999, seed=seed, level=level)
+    except (EstimationError, ParameterError, np.linalg.LinAlgError) as error:
+        return Check("wild cluster bootstrap", "not run", str(error))
+    low, high = (100 * float(np.expm1(v)) for v in (boot.conf_low, boot.conf_high))
+    detail = (f"log-linear impact {100 * np.expm1(boot.estimate):.1f}% (zeros dropped), "
+              f"bootstrap p = {boot.p_value:.3f}, interval [{low:.1f}, {high:.1f}]% by test "
+              f"inversion; {boot.weights} weights, {g} clusters, all treated")
+    return Check("wild cluster bootstrap", "shown", detail + ". Shown, not in the verdict: "
+                 "the log-linear model drops the zero months that carry a collapse, so it "
+                 "tests another estimand; the jackknife tests the PPML impact", boot.p_value)
+
+
 def value_quantity_check(fits: dict) -> Check:
     """Value and quantity impacts: a failure when both are distinguishable from zero with
     opposite signs (a price movement, not a trade movement, would drive the value)."""
@@ -840,8 +967,10 @@ VERDICT_RULE = (
     "of 0.05 / m for m such checks, so that running several 5% tests does not flag valid "
     "designs by chance; a rejected pre-trend fails only when the Rambachan-Roth breakdown "
     "value is below 1 (post-period violations as large as the largest pre-period "
-    "deviation would overturn the impact). Randomization inference fails when it cannot "
-    "reject while the cluster-robust impact interval excludes zero. Value against "
+    "deviation would overturn the impact). Randomization inference and the cluster "
+    "jackknife (CV3) fail when they cannot reject while the cluster-robust impact interval "
+    "excludes zero. The wild cluster bootstrap of the log-linear model is shown but does "
+    "not enter the verdict (it drops zero months). Value against "
     "quantity fails on significant opposite signs; leaving one destination out fails "
     "when it flips the sign of a significant impact.")
 
@@ -852,7 +981,7 @@ def verdict(problems: list[str] | tuple[str, ...], checks: list[Check],
     if problems:
         return "not identified", tuple(problems)
     informative = [c for c in checks if c.p_value is not None and c.status not in
-                   ("uninformative", "not run")]
+                   ("uninformative", "not run", "shown")]
     level = 0.05 / max(len(informative), 1)
     reasons = []
     for check in checks:
@@ -862,14 +991,15 @@ def verdict(problems: list[str] | tuple[str, ...], checks: list[Check],
                 reasons.append(f"pre-trend rejected at the Bonferroni level {level:.3f} "
                                f"(p = {check.p_value:.3f}) and the Rambachan-Roth breakdown "
                                f"value {breakdown or 0:.2f} is below 1")
-        elif check.name == "randomization inference" and check.status == "pass" \
+        elif check.name in ("randomization inference", "cluster jackknife (CV3)") \
+                and check.status == "pass" \
                 and check.p_value is not None and check.p_value > level and impact \
                 and impact.pct_low * impact.pct_high > 0:
-            reasons.append(f"randomization inference does not reject (p = "
-                           f"{check.p_value:.3f}) though the cluster-robust interval "
-                           "excludes zero")
-        elif check.status == "fail" and check.name not in ("pre-trend",
-                                                           "randomization inference"):
+            reasons.append(f"{check.name} does not reject at the Bonferroni level "
+                           f"{level:.3f} (p = {check.p_value:.3f}) though the cluster-robust "
+                           "interval excludes zero")
+        elif check.status == "fail" and check.name not in (
+                "pre-trend", "randomization inference", "cluster jackknife (CV3)"):
             reasons.append(f"{check.name}: {check.detail}")
     if reasons:
         return "fragile", tuple(reasons)
@@ -938,9 +1068,12 @@ def ban_study(event_id: str, basket: str, *, outcome: str = "value_usd",
         return _not_identified(design, method, outcome, problems)
     fits: dict[str, ProfileFit] = {}
     notes = list(design.notes)
+    n_destinations = len(design.destinations)
+    variance = "jackknife" if design.kind == "lines" and n_destinations < FEW_CLUSTERS \
+        else "cluster"
     for o in (outcome, *[x for x in FITTED if x != outcome]):
         try:
-            fits[o] = fit_profile(design, o, level=level)
+            fits[o] = fit_profile(design, o, level=level, variance=variance)
         except (EstimationError, ParameterError) as error:
             notes.append(f"The {OUTCOME_LABEL[o]} fit failed: {error}.")
     if outcome not in fits:
@@ -973,10 +1106,9 @@ def ban_study(event_id: str, basket: str, *, outcome: str = "value_usd",
         place, placebo_table, interval = placebo_check(design, main, outcome, level)
         checks.append(place)
         if design.kind == "lines":
-            checks.append(Check("wild cluster bootstrap", "not run",
-                                f"every one of the {main.n_clusters} destination clusters "
-                                "carries a treated line, so the cluster-robust interval with "
-                                f"t({main.n_clusters - 1}) critical values is used"))
+            if variance == "cluster":
+                checks.append(jackknife_check(design, main, outcome, level))
+            checks.append(wild_bootstrap_check(design, outcome, level))
         else:
             checks.append(Check("wild cluster bootstrap", "not run",
                                 "one treated cluster: the wild cluster bootstrap fails with "
@@ -988,7 +1120,7 @@ def ban_study(event_id: str, basket: str, *, outcome: str = "value_usd",
     sens = sensitivity_table(design, outcome, level) if sensitivity and design.kind == "lines" \
         else pd.DataFrame()
     headline = _headline(design, main, outcome, verdict_name, reasons, interval,
-                         placebo_table, level)
+                         placebo_table, level, variance)
     if design.partly_treated:
         notes.append("Partly treated lines (sensitivity rows, not comparisons): "
                      + "; ".join(f"{c}: {why}" for c, why in design.partly_treated) + ".")
@@ -998,7 +1130,7 @@ def ban_study(event_id: str, basket: str, *, outcome: str = "value_usd",
 
 
 def _headline(design, main: ProfileFit, outcome, verdict_name, reasons, interval,
-              placebo_table, level) -> Headline:
+              placebo_table, level, variance="cluster") -> Headline:
     impact = _impact(main)
     k_total = 1 + int(placebo_table["t"].notna().sum()) if len(placebo_table) else None
     if design.kind == "destinations":
@@ -1011,7 +1143,10 @@ def _headline(design, main: ProfileFit, outcome, verdict_name, reasons, interval
             method = f"randomization inference, test inversion over {k_total} assignments"
     else:
         low, high = impact.pct_low, impact.pct_high
-        method = (f"cluster-robust by destination ({main.n_clusters} clusters), "
+        method = (f"cluster jackknife (CV3) over {main.n_clusters} destinations, fewer than "
+                  f"{FEW_CLUSTERS}, t({main.n_clusters - 1}) critical values"
+                  if variance == "jackknife" else
+                  f"cluster-robust by destination ({main.n_clusters} clusters), "
                   f"t({main.n_clusters - 1}) critical values")
     label = f"impact, months 1-3, % change in {OUTCOME_LABEL[outcome]}"
     if verdict_name == "not identified":
