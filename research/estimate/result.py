@@ -191,6 +191,17 @@ class Result:
         ax.set_title(self.method)
         return ax.figure
 
+    def etable(self, **options) -> Any:
+        """This result as a regression table (Markdown by default).
+
+        Keyword arguments are those of :func:`research.report.etable.etable` (``type``,
+        ``stats``, ``stars``, ``digits``, ``scale``, ...); to put several results side by
+        side, call ``research.etable([first, second])``.
+        """
+        from research.report.etable import etable
+
+        return etable([self], **options)
+
     def headline_record(self) -> dict[str, Any]:
         """The headline as a JSON-ready dict (for manifests and the index)."""
         items = self.headline.record() if isinstance(self.headline, Headline) \

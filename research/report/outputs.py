@@ -19,6 +19,7 @@ import pandas as pd
 
 from research.errors import ParameterError
 from research.files import sha256_file, write_atomic, write_csv, write_text_atomic
+from research.report.etable import etable
 
 _noted: set[tuple[str, str, str, str]] = set()  # notes this process already wrote
 
@@ -65,6 +66,23 @@ def save_table(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         target = folder / "tables" / f"{_file_name(name)}.csv"
         write_csv(frame, target, lineterminator="\n", float_format=FLOAT_FORMAT)
     return frame
+
+
+def save_etable(results, name: str, **options) -> str:
+    """Save a regression table of ``results`` as ``tables/<name>.tex`` and
+    ``tables/<name>.md`` in the run folder (beside the CSV tables); return the Markdown.
+
+    ``options`` go to :func:`research.report.etable.etable` (``stats``, ``stars``,
+    ``scale``, ...); ``name`` must be a plain file name.
+    """
+    markdown = etable(results, type="md", **options)
+    folder = run_dir()
+    if folder is not None:
+        name = _file_name(name)
+        write_text_atomic(folder / "tables" / f"{name}.md", markdown)
+        write_text_atomic(folder / "tables" / f"{name}.tex", etable(results, type="tex",
+                                                                    **options))
+    return markdown
 
 
 def record_headline(label: str, estimate: float, conf_low: float | None = None,
