@@ -477,6 +477,9 @@ def escape_markdown(text: str) -> str:
     return re.sub(r"([\\`*_\[\]|])", r"\\\1", text)
 
 
+_INTERVAL = re.compile(r"\[-?[0-9.,]*, -?[0-9.,]*\]")  # "[low, high]": no link, no escape
+
+
 def _tex_cell(text: str, stars: str = "") -> str:
     text = re.sub(r"(?<![\w.])-(?=\d)", "$-$", escape_tex(text))
     return text + (f"$^{{{stars}}}$" if stars else "")
@@ -494,12 +497,12 @@ def _markdown(table: _Table, notes: bool) -> str:
              "|" + "---|" * len(header)]
     for panel in table.panels:
         for row in panel:
-            cells = [escape_markdown(text) + escape_markdown(stars)
-                     for text, stars in _cells(row)]
+            cells = [(text if _INTERVAL.fullmatch(text) else escape_markdown(text))
+                     + escape_markdown(stars) for text, stars in _cells(row)]
             lines.append("| " + " | ".join([escape_markdown(row.label), *cells]) + " |")
     text = "\n".join(lines)
     if notes and table.notes:
-        text += "\n\n" + " ".join(table.notes)
+        text += "\n\n" + " ".join(escape_markdown(note) for note in table.notes)
     return text + "\n"
 
 
