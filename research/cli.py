@@ -219,9 +219,7 @@ def _select(grid: Path | None, only: list[str] | None) -> list:
 
 def _run_reports(run, count: int, jobs: int, scheduler: str | None, out: Path | None) -> None:
     """Call ``run(jobs, on_done)`` under a progress bar; exit 1 when any run failed."""
-    from research.report.runner import dask_scheduler
-
-    scheduler = dask_scheduler(scheduler)
+    scheduler = _scheduler(scheduler)
     jobs = _jobs(jobs)
     where = f"Dask scheduler {scheduler}" if scheduler else f"{jobs} process(es)"
     failed = []
@@ -255,6 +253,22 @@ JOBS_OPTION = typer.Option(0, help="parallel processes (0: one per core, at most
 SCHEDULER_OPTION = typer.Option(
     None, help="Dask scheduler address (tcp://host:8786); default $RESEARCH_DASK_SCHEDULER")
 REPORTS_OPTION = typer.Option(None, help="reports folder (default: reports/)")
+
+
+def _scheduler(address: str | None) -> str | None:
+    """The Dask scheduler (``--scheduler``, else ``$RESEARCH_DASK_SCHEDULER``), or None;
+    exits with the install command when one is asked for and Dask is not installed."""
+    import importlib.util
+
+    from research.report.runner import SCHEDULER_VARIABLE, dask_scheduler
+
+    scheduler = dask_scheduler(address)
+    if scheduler and importlib.util.find_spec("distributed") is None:
+        _fail(ResearchError(
+            f"the Dask scheduler {scheduler!r} (--scheduler or {SCHEDULER_VARIABLE}) needs "
+            "the optional extra 'dask', which is not installed: "
+            "pip install 'research[dask]'"))
+    return scheduler
 
 
 def _jobs(jobs: int) -> int:
@@ -563,9 +577,9 @@ def update_command(
     """Pull new months, merge them, rerun the reports whose inputs changed, summarize."""
     import warnings
 
-    from research.report.runner import dask_scheduler
     from research.update import SUMMARY_MARKDOWN, update
 
+    scheduler = _scheduler(scheduler)
     jobs = _jobs(jobs)
     with _progress() as progress:
         pulling = progress.add_task("pulling Comtrade months", total=None)
@@ -584,7 +598,7 @@ def update_command(
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 summary = update(grid=grid, reports_dir=out, offline=offline or None,
-                                 force=force, jobs=jobs, scheduler=dask_scheduler(scheduler),
+                                 force=force, jobs=jobs, scheduler=scheduler,
                                  note=progress.console.print, on_done=finished,
                                  progress=pulled, start=start, end=end)
         except ResearchError as error:

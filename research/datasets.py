@@ -25,6 +25,7 @@ Two extension points:
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -280,13 +281,21 @@ def write_sources(out_dir: Path) -> None:
     write_text_atomic(out_dir / "SOURCES.md", "\n".join(lines))
 
 
+def _missing_hint() -> str:
+    """How to get a missing bundled file back: rebuild it in the checkout; elsewhere
+    point ``RESEARCH_DATA_DIR`` at a data folder or reinstall the package."""
+    if config.in_checkout() or os.environ.get("RESEARCH_DATA_DIR"):
+        return f"rebuild it with `{BUILD_COMMAND}`"
+    return ("the installed package ships it in research/_bundled/data: reinstall the "
+            "package, or set RESEARCH_DATA_DIR to a folder of built data")
+
+
 @lru_cache(maxsize=32)
 def _load_cached(name: str, data_dir: str) -> pd.DataFrame:
     dataset = get(name)
     path = dataset.path(Path(data_dir))
     if not path.exists():
-        raise DataNotFoundError(
-            f"{path}: bundled dataset {name!r} is missing; rebuild it with `{BUILD_COMMAND}`")
+        raise DataNotFoundError(f"{path}: bundled dataset {name!r} is missing; {_missing_hint()}")
     frame = _read(path)
     from research.report.outputs import record_input  # inside a report run: note the input
 

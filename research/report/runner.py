@@ -1,15 +1,15 @@
 """Execute notebooks with papermill and write each run's report folder.
 
-A run folder ``reports/<name>/`` holds the executed notebook, an HTML copy
-(code hidden), ``figures/*.png``, ``tables/*.csv``, ``headline.json`` and a
-``manifest.json``: parameters, the notebook's content hash, the sha256 of every
-data file the run read, the package version, commit, times, status, and for a
-failure the failing cell, its source and the traceback. A run is written into a
-temporary folder and renamed into place, so an interrupted run never leaves a
-half-written report. A failed run never replaces the last good report (a
-successful run whose outputs are all there): those outputs stay, and the failure is
-recorded beside them (``failure.json``, and ``last_failure`` in the manifest); without
-a good report the failed run's folder is kept and shown as failed.
+A run folder ``reports/<name>/`` holds the executed notebook, an HTML copy (code
+hidden), ``figures/*.png``, ``tables/*.csv``, ``headline.json`` and a
+``manifest.json``: parameters, the notebook's content hash, the sha256 of every data
+file the run read, the package version and those of :data:`MAIN_LIBRARIES`, commit,
+times, status, and for a failure the failing cell, its source and the traceback. A
+run is written into a temporary folder and renamed into place, so an interrupted run
+never leaves a half-written report. A failed run never replaces the last good report
+(a successful run whose outputs are all there): those outputs stay, and the failure
+is recorded beside them (``failure.json``, and ``last_failure`` in the manifest);
+without a good report the failed run's folder is kept and shown as failed.
 
 Run names must match :data:`RUN_NAME` (one safe folder name) and notebooks must lie
 inside the notebooks folder, so that a hostile grid cannot make a run read, write or
@@ -51,6 +51,8 @@ MANIFEST_VERSION = 2
 TIME_FIELDS = ("started", "finished", "duration_seconds")
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 FAILURE_FILE = "failure.json"
+# the libraries whose versions each manifest records (``library_versions``)
+MAIN_LIBRARIES = ("pandas", "numpy", "scipy", "statsmodels", "papermill", "matplotlib")
 
 
 def check_run_name(name: object, where: str = "report grid") -> str:
@@ -123,8 +125,8 @@ class RunSpec:
 
 
 def default_grid_path() -> Path:
-    """``reports.toml`` at the repository root."""
-    return config.REPO_ROOT / "reports.toml"
+    """``reports.toml`` at the repository root (an installed wheel: its bundled copy)."""
+    return config.grid_file()
 
 
 def load_grid(path: Path | None = None) -> list[RunSpec]:
@@ -164,6 +166,8 @@ def load_grid(path: Path | None = None) -> list[RunSpec]:
 
 
 def _git_commit() -> str | None:
+    if not config.in_checkout():  # an installed wheel: any enclosing repository is not ours
+        return None
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=config.REPO_ROOT,
                              capture_output=True, text=True, timeout=10, check=True)
@@ -195,6 +199,19 @@ def notebook_content_sha256(path: Path) -> str:
 def without_times(manifest: dict) -> dict:
     """The manifest without its :data:`TIME_FIELDS` (for comparing two runs)."""
     return {k: v for k, v in manifest.items() if k not in TIME_FIELDS}
+
+
+def library_versions() -> dict[str, str | None]:
+    """Installed version of each of :data:`MAIN_LIBRARIES` (None when one is missing)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions: dict[str, str | None] = {}
+    for name in MAIN_LIBRARIES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def _now() -> str:
@@ -309,8 +326,9 @@ def run_one(spec: RunSpec, reports_dir: Path | None = None,
                 "notebook": spec.notebook, "notebook_sha256": None,
                 "notebook_content_sha256": None, "parameters": spec.parameters,
                 "inputs": {}, "package_version": research.__version__,
-                "git_commit": _git_commit(), "started": _now(), "finished": None,
-                "duration_seconds": None, "status": "running", "error": None, "outputs": []}
+                "library_versions": library_versions(), "git_commit": _git_commit(),
+                "started": _now(), "finished": None, "duration_seconds": None,
+                "status": "running", "error": None, "outputs": []}
     executed = work / f"{spec.name}.ipynb"
     env = {**(env or {}), RUN_DIR_VARIABLE: str(work), "RESEARCH_DATA_DIR": str(data_dir),
            "RESEARCH_NOTEBOOKS_DIR": str(notebooks_dir)}
@@ -431,7 +449,8 @@ def _crashed(spec: RunSpec, reports_dir: Path, error: BaseException) -> dict:
             _remove_tree(leftover, ignore_errors=True)  # the dead worker's temporary folder
     manifest = {"manifest_version": MANIFEST_VERSION, "name": spec.name, "title": spec.title,
                 "notebook": spec.notebook, "parameters": spec.parameters, "inputs": {},
-                "package_version": research.__version__, "started": None,
+                "package_version": research.__version__,
+                "library_versions": library_versions(), "started": None,
                 "finished": _now(), "duration_seconds": None, "status": "failed",
                 "error": _failure(error), "outputs": ["manifest.json"]}
     work = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=reports_dir))
