@@ -10,16 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --progress-bar off -e .
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --progress-bar off -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --progress-bar off -c constraints.txt -e '.[test,dask]'
 	touch $@
 
-$(VENV)/.installed-docs: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[docs]'
+$(VENV)/.installed-docs: pyproject.toml constraints.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --progress-bar off -c constraints.txt -e '.[docs]'
 	touch $@
 
 report: $(VENV)/.installed
