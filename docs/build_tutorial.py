@@ -51,6 +51,7 @@ from research import datasets
 from research.errors import ParameterError, UserFileError
 from research.estimate.ban_impact import ban_event_study, event_summary
 from research.estimate.result import Result, tidy_row
+from research.markup import markdown_list
 from research.readers import read_file
 from research.reference import baskets, events, user_files
 from research.report.outputs import record_result
@@ -210,7 +211,7 @@ anticipation window; beside it, B2 at its effective date with one month of antic
     ("code", """\
 announced, design_announced = ban_event_study("U_GRAPHITE_ANN", "graphite", anticipation=0)
 effective, design_effective = ban_event_study("B2", "graphite", anticipation=1)
-display(Markdown("\\n".join(f"- {note}" for note in announced.notes)))
+display(Markdown(markdown_list(announced.notes)))
 comparison = pd.DataFrame([
     {"event": name, "event month": f"{design.event:%Y-%m}", "post effect %": r.post_effect["pct"],
      "conf_low": r.post_effect["pct_low"], "conf_high": r.post_effect["pct_high"],

@@ -57,7 +57,7 @@ def test_ban_impact_notebook_verdict_profile_and_other_methods(tmp_path):
         assert (folder / "tables" / f"{table}.csv").exists(), table
     profile = pd.read_csv(folder / "tables" / "profile.csv")
     # the default (B2) profile on value and on quantity, four aggregates each
-    assert sorted(set(profile["outcome"])) == ["quantity", "value_usd"]
+    assert sorted(set(profile["outcome"])) == ["quantity", "unit_value", "value_usd"]
     assert profile.groupby("outcome")["term"].apply(list).iloc[0] == \
         ["anticipation", "impact", "persistence", "cumulative"]
     comparison = pd.read_csv(folder / "tables" / "method_comparison.csv")
