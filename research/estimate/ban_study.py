@@ -302,7 +302,9 @@ OUTCOME_LABEL = {"value_usd": "value (USD)", "quantity": "quantity (kg)",
 
 # --- the sample -----------------------------------------------------------------------
 
-def _event_dates(event: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp]:
+def event_dates(event: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """An event's effective date (else its announcement) and its announcement date (else
+    the effective date)."""
     effective = event["effective"] if pd.notna(event["effective"]) else event["announced"]
     if pd.isna(effective):
         raise ParameterError(f"event {event['event_id']} has no effective or announced date")
@@ -407,7 +409,7 @@ def ban_study_design(event_id: str, basket: str, *, comparisons: list[str] | str
     ('lines', ('250410',), 2)
     """
     event = get_event(event_id)
-    effective, announced = _event_dates(event)
+    effective, announced = event_dates(event)
     if anticipation == "auto":
         anticipation = max(_months_between(announced, effective), 0)
     if not isinstance(anticipation, (int, np.integer)) or anticipation < 0:

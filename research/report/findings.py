@@ -62,7 +62,7 @@ def key_findings(headline, *, limits: list[str] | tuple[str, ...] = (),
     else:
         lines.append(f"> {escape_markdown(headline.label)}")
     for effect in headline.profile:
-        if effect.get("term") == "impact":
+        if effect.get("term") == headline.term:  # already the number above
             continue
         lines.append(f"> - {escape_markdown(effect['label'])} "
                      f"({escape_markdown(effect.get('outcome', ''))}): "
