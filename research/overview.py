@@ -10,7 +10,7 @@ import pandas as pd
 
 from research import datasets
 from research.errors import ParameterError
-from research.indicators import trade
+from research.indicators import quality, trade
 from research.reference import baskets
 
 BUNDLED_REPORTERS = ("CHN",)
@@ -58,7 +58,9 @@ def basket_monthly(basket: str, destinations: list[str], start: str = "2017-01",
     """Monthly exports of a basket's product group to the chosen destinations and the world.
 
     Adds the 12-month rolling sum (USD), year-on-year growth (%), unit value (USD/kg) and
-    the destination's share of the world total. ``end="latest"`` runs to the last month
+    the destination's share of the world total. ``yoy_flag`` and ``yoy_note`` mark
+    growth measured from or to an unusual month (:func:`research.indicators.quality.
+    yoy_growth_flags` with the windows of :func:`event_windows`). ``end="latest"`` runs to the last month
     of the data, so a report follows new months without a parameter change.
     """
     _check_reporter(reporter)
@@ -75,7 +77,9 @@ def basket_monthly(basket: str, destinations: list[str], start: str = "2017-01",
     start_date, end_date = _period(start, "start", flows), _period(end, "end", flows)
     keys = ["partner_iso3", "period"]
     rolling = trade.rolling_sum(chosen)[[*keys, "value_usd_sum_12m"]]
-    growth = trade.yoy_growth(chosen)[[*keys, "yoy_pct"]]
+    growth = quality.yoy_growth_flags(chosen, windows=event_windows(group)).rename(
+        columns={"flag": "yoy_flag", "note": "yoy_note"})[[*keys, "yoy_pct", "yoy_flag",
+                                                            "yoy_note"]]
     unit = trade.unit_values(chosen)[[*keys, "unit_value_usd_per_kg"]]
     shares = trade.destination_shares(chosen)[[*keys, "share"]]
     table = (chosen.merge(rolling, on=keys, how="left").merge(growth, on=keys, how="left")
@@ -208,6 +212,48 @@ def measures_on(basket: str, start: str = "2017-01", end: str = "2024-12"
                 _period(start, "start") <= row.effective <= _period(end, "end"):
             marks.append((row.effective, row.event_id))
     return sorted(marks)
+
+
+TOUCHING_TYPES = ("ban", "end-user ban", "licensing", "quota", "suspension")
+
+
+def touching_events(product: str) -> pd.DataFrame:
+    """Registry events that touch a basket, a monthly product group or an HS6 line.
+
+    An event touches it when its type is one that changes what may be shipped at a
+    date (:data:`TOUCHING_TYPES`: bans, licensing, quotas, their suspension; not legal
+    texts, context, investigations or entity listings) and
+
+    - for a basket or group: one of the event's baskets is the group or a basket of
+      the group, or one of the event's HS6 codes is a line of the group;
+    - for an HS6 line: the event names the code, or one of the event's baskets holds
+      it (graphite holds 250410, so B2 and B5 touch it).
+    """
+    from research.reference.events import load_events
+
+    events = load_events()
+    events = events[events["event_type"].isin(TOUCHING_TYPES)]
+    event_baskets = events["basket"].fillna("").str.split(";")
+    event_codes = events["hs6"].fillna("").str.split(";")
+    if len(product) == 6 and product.isdigit():
+        holding = {name for name in baskets.basket_names()
+                   if product in baskets.basket_codes(name)}
+        touches = [bool(set(b) & holding) or product in c
+                   for b, c in zip(event_baskets, event_codes, strict=True)]
+    else:
+        group = basket_group(product)
+        related = {product, group} | {b for b, g in baskets.BASKET_GROUP.items() if g == group}
+        codes = {code for name in related if name in baskets.basket_names()
+                 for code in baskets.basket_codes(name)}
+        touches = [bool(set(b) & related) or bool(set(c) & codes)
+                   for b, c in zip(event_baskets, event_codes, strict=True)]
+    return events[touches].reset_index(drop=True)
+
+
+def event_windows(product: str) -> pd.DataFrame:
+    """Anticipation and impact windows (:func:`research.indicators.quality.event_windows`)
+    of the registry events that touch ``product`` (:func:`touching_events`)."""
+    return quality.event_windows(touching_events(product))
 
 
 def defense_summary(countries: list[str], start_year: int, end_year: int) -> pd.DataFrame:
