@@ -342,6 +342,9 @@ def test_its_table() -> None:
     assert body["Shortfall, % of counterfactual"] == "-50.0"
     assert ["", "[-62.5, -33.3]"] in rows
     assert body["p-value (shortfall)"] == "0.002"
+    tiny = _its()
+    tiny.shortfall["p_value"] = 1e-7
+    assert "| p-value (shortfall) | &lt; 0.001 |" in etable(tiny)
     assert body["Intervention"] == "2022-01"
     assert body["Post-period months"] == "12"
     assert body["Observations"] == "36"

@@ -131,6 +131,14 @@ def _number(value: Any, digits: int) -> str:
     return text[1:] if re.fullmatch(r"-[0.,]+", text) else text  # no "-0.000"
 
 
+def _p_value(value: Any, digits: int) -> str:
+    """A p-value with ``digits`` decimals, ``< 0.001`` (at 3 digits) below what they show."""
+    text = _number(value, digits)
+    if text and float(value) < 10 ** -digits:
+        return f"< {10 ** -digits:.{digits}f}"
+    return text
+
+
 def _count(value: Any) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return ""
@@ -390,7 +398,7 @@ def _its_table(results: list, names: list[str], *, stats: str, stars: bool, digi
                                                      for s in shortfall)),
         _Row("", tuple(f"[{_number(s.get('pct_low'), 1)}, {_number(s.get('pct_high'), 1)}]"
                        for s in shortfall)),
-        _Row("p-value (shortfall)", tuple(_number(s.get("p_value"), digits)
+        _Row("p-value (shortfall)", tuple(_p_value(s.get("p_value"), digits)
                                           for s in shortfall)),
         _Row("Actual total", tuple(_number(s.get("actual_total"), digits)
                                    for s in shortfall)),
@@ -423,7 +431,7 @@ def _synth_table(results: list, names: list[str], *, digits: int,
     estimates = [
         _Row("Average post-period gap, %", tuple(_number(r.average_post_gap_pct, 1)
                                                  for r in results)),
-        _Row("Permutation p-value", tuple(_number(r.p_value, digits) for r in results)),
+        _Row("Permutation p-value", tuple(_p_value(r.p_value, digits) for r in results)),
         _Row("Placebo units", tuple(_count(max(len(r.placebos) - 1, 0)) for r in results)),
         _Row("Pre-period RMSPE", tuple(_number(r.pre_rmspe, digits) for r in results)),
         _Row("Post-period RMSPE", tuple(_number(r.post_rmspe, digits) for r in results)),
