@@ -163,6 +163,7 @@ class ProfileFit:
     n_clusters: int
     profile: tuple[Effect, ...]
     notes: tuple[str, ...] = ()
+    variance: str = "cluster"
 
     def effect(self, term: str) -> Effect | None:
         """The aggregate named ``term`` (``"impact"``, ...), or ``None``."""
@@ -242,6 +243,13 @@ class BanStudyResult:
                              "method": self.method})
         return pd.DataFrame(rows, columns=["term", "estimate", "std_error", "conf_low",
                                            "conf_high", "p_value", "n_obs", "method"])
+
+    def etable(self, **options):
+        """This study as a regression table (:func:`research.report.etable.etable`);
+        Markdown by default."""
+        from research.report.etable import etable
+
+        return etable([self], **options)
 
     def checks_table(self) -> pd.DataFrame:
         """The robustness checks, one row each."""
@@ -662,7 +670,8 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
     notes = tuple(dict.fromkeys(str(w.message) for w in caught
                                 if "cluster" not in str(w.message)))
     return ProfileFit(outcome=outcome, coef=coef, vcov=vcov, n_obs=fit.n_obs,
-                      n_clusters=fit.n_clusters, profile=profile, notes=notes)
+                      n_clusters=fit.n_clusters, profile=profile, notes=notes,
+                      variance=variance)
 
 
 def _jackknife_vcov(design: BanStudyDesign, outcome: str, panel: pd.DataFrame,
