@@ -62,3 +62,27 @@ def test_latest_end_is_the_last_month_of_the_data():
     cut = flows[flows["period"] <= "2024-06-01"]
     assert basket_monthly("graphite", ["JPN"], "2024-01", "latest",
                           flows=cut)["period"].max() == pd.Timestamp("2024-06-01")
+
+
+def test_graphite_growth_notes_name_the_front_loading_and_the_collapse():
+    from research.overview import touching_events
+
+    # B2 (licensing, basket graphite) and B5 (ban, graphite among its baskets) touch the
+    # group; B4 (a legal text) does not count
+    touching = set(touching_events("graphite")["event_id"])
+    assert {"B2", "B5"} <= touching and "B4" not in touching
+    table = basket_monthly("graphite", ["JPN"], "2024-01", "2024-12")
+    world = table[table["partner_iso3"].eq("WLD")].set_index("period")
+    # overview_monthly.csv, Graphite total_value: Dec 2022-Nov 2023 sorted, the middle pair
+    # 128,448,676 and 129,055,617 -> median 128,752,146.5; Dec 2023 50,267,224 is 0.390x it.
+    # Nov 2023 (176,007,888) is 1.367x its median (the same middle pair): not an outlier by
+    # the 2x rule, but it is in B2's anticipation months (announced 2023-10-20).
+    november, december = world.loc["2024-11-01"], world.loc["2024-12-01"]
+    assert november["yoy_flag"] and december["yoy_flag"]
+    # Nov 2024 (86,720,707) against Nov 2023-Oct 2024: middle pair 77,151,905 and 80,701,125
+    # -> 1.10x, not an outlier either; so the note names only the B2 window
+    assert "median" not in november["yoy_note"]
+    assert "anticipation months of B2" in november["yoy_note"]
+    assert "base month 2023-12 is 0.39x the median" in december["yoy_note"]
+    # Jun 2024 against Jun 2023: no note
+    assert not world.loc["2024-06-01", "yoy_flag"]
