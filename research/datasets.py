@@ -38,6 +38,7 @@ import pandas as pd
 from research import config
 from research.errors import DataNotFoundError, ParameterError, PluginError
 from research.files import write_atomic, write_text_atomic
+from research.provenance import record_input, record_user_files
 from research.schemas import Schema
 
 SOURCE_MODULES = (
@@ -297,9 +298,7 @@ def _load_cached(name: str, data_dir: str) -> pd.DataFrame:
     if not path.exists():
         raise DataNotFoundError(f"{path}: bundled dataset {name!r} is missing; {_missing_hint()}")
     frame = _read(path)
-    from research.report.outputs import record_input  # inside a report run: note the input
-
-    record_input(name, path, config.data_dir())
+    record_input(name, path, config.data_dir())  # inside a report run: note the input
     if dataset.schema is not None:
         dataset.schema.validate(frame, source=str(path))
     return frame
@@ -324,9 +323,7 @@ def load(name: str, *, user: bool = True) -> pd.DataFrame:
     frame = _load_cached(name, str(dataset.data_dir or config.data_dir())).copy()
     folder = config.user_dir() if user else None
     if user and dataset.user_rows is not None:
-        from research.report.outputs import record_user_files  # a report run notes them
-
-        record_user_files(folder)
+        record_user_files(folder)  # a report run notes them
     if folder is not None and dataset.user_rows is not None:
         frame = dataset.user_rows(frame, folder)
     return frame

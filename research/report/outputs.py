@@ -9,23 +9,26 @@ byte-identical CSV files even when the last bits of a float differ between runs.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
-from pathlib import Path
 
 import pandas as pd
 
 from research.errors import ParameterError
-from research.files import sha256_file, write_atomic, write_csv, write_text_atomic
+from research.files import write_atomic, write_csv, write_text_atomic
+
+# What a run read is noted by research.provenance (the data layer writes the notes without
+# importing this layer); the names stay importable from here.
+from research.provenance import INPUTS_FILE as INPUTS_FILE
+from research.provenance import RUN_DIR_VARIABLE as RUN_DIR_VARIABLE
+from research.provenance import USER_FILES_INPUT as USER_FILES_INPUT
+from research.provenance import read_inputs as read_inputs
+from research.provenance import record_input as record_input
+from research.provenance import record_user_files as record_user_files
+from research.provenance import run_dir as run_dir
+from research.provenance import user_files_sha256 as user_files_sha256
 from research.report.etable import etable
 
-_noted: set[tuple[str, str, str, str]] = set()  # notes this process already wrote
-
-RUN_DIR_VARIABLE = "RESEARCH_RUN_DIR"
-INPUTS_FILE = ".inputs.jsonl"
-USER_FILES_INPUT = "$RESEARCH_USER_DIR"
 FLOAT_FORMAT = "%.12g"
 
 
@@ -37,12 +40,6 @@ def _file_name(name: str) -> str:
         raise ParameterError(f"output name {name!r} must be one file name: no '/' or '\\', "
                              "not starting with '.', at most 100 characters")
     return name
-
-
-def run_dir() -> Path | None:
-    """The folder of the current report run, or ``None`` outside a run."""
-    value = os.environ.get(RUN_DIR_VARIABLE)
-    return Path(value) if value else None
 
 
 def save_figure(fig, name: str):
@@ -106,69 +103,6 @@ def record_result(result, **context) -> dict:
                  if k not in ("label", "estimate", "conf_low", "conf_high")}
     return record_headline(h["label"], h["estimate"], h.get("conf_low"), h.get("conf_high"),
                            method=result.method, **{**extra, **context})
-
-
-def _note(name: str, file: str, sha256: str) -> None:
-    folder = run_dir()
-    key = (str(folder), name, file, sha256)
-    if folder is None or key in _noted:
-        return
-    _noted.add(key)
-    note = {"dataset": name, "file": file, "sha256": sha256}
-    with open(folder / INPUTS_FILE, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(note, sort_keys=True) + "\n")
-
-
-def record_input(name: str, path: Path, root: Path | None = None) -> None:
-    """Note that the run read dataset ``name`` from ``path`` (with its sha256).
-
-    Called by :func:`research.datasets.load` when a file is read. The runner turns
-    these notes into the manifest's ``inputs`` (file relative to ``root`` -> sha256),
-    which ``research report regenerate`` compares with the files on disk.
-    """
-    if run_dir() is None:
-        return
-    path = Path(path)
-    try:
-        file = path.resolve().relative_to(Path(root).resolve()).as_posix() if root else path.name
-    except ValueError:
-        file = path.as_posix()
-    _note(name, file, sha256_file(path))
-
-
-def user_files_sha256(folder: Path | None) -> str:
-    """sha256 over the names and contents of the user's event/basket files
-    (``RESEARCH_USER_DIR``); no folder hashes like an empty one (same rows: none).
-
-    Raises DataNotFoundError when ``folder`` does not exist.
-    """
-    digest = hashlib.sha256()
-    if folder is not None:
-        from research.reference.user_files import user_file_paths
-
-        for path in user_file_paths(folder):
-            digest.update(f"{path.name}\0{sha256_file(path)}\n".encode())
-    return digest.hexdigest()
-
-
-def record_user_files(folder: Path | None) -> None:
-    """Note the user files merged into a bundled table (manifest input
-    ``$RESEARCH_USER_DIR``, see :func:`user_files_sha256`)."""
-    if run_dir() is not None:
-        _note("user rows", USER_FILES_INPUT, user_files_sha256(folder))
-
-
-def read_inputs(folder: Path) -> dict[str, str]:
-    """The inputs noted in a run folder: file -> sha256, sorted by file."""
-    notes = Path(folder) / INPUTS_FILE
-    if not notes.exists():
-        return {}
-    found = {}
-    for line in notes.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            note = json.loads(line)
-            found[note["file"]] = note["sha256"]
-    return dict(sorted(found.items()))
 
 
 def _number(value):
