@@ -1342,6 +1342,12 @@ def data_limits(design: BanStudyDesign) -> list[str]:
         limits.append("One treated line against a few comparison series: shocks specific to "
                       "the treated line in the same months (its own price cycle) load onto "
                       "the estimate.")
+        groups = [s for s in design.comparisons if not str(s).isdigit()]
+        if groups:
+            limits.append(f"The comparison includes product groups ({', '.join(groups)}) "
+                          "that mix several products: their unit values follow their own "
+                          "price cycles and product mix, so the unit-value profile is "
+                          "relative to those and is shown for context only.")
     return limits
 
 
