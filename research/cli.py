@@ -7,13 +7,46 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
 from research import config
 from research.errors import ParameterError, ResearchError
 
+_options = {"debug": False}  # global options of this invocation, set by the root callback
+
+
+def _debug() -> bool:
+    """Whether ``--debug`` was given (tracebacks shown instead of ``error:`` lines)."""
+    return bool(_options["debug"])
+
+
+def _message(error: BaseException) -> str:
+    """An error as one line: a file-system error names its path and the system's reason."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename is not None else ""
+        return f"{where}{error.strerror}"
+    return str(error)
+
+
+class _GuardedGroup(TyperGroup):
+    """The root command: a ResearchError, or a file-system error on a path the user gave
+    (a read-only folder, a folder where a file is expected), that no command caught
+    prints ``error: <message>`` and exits 1; ``--debug`` shows the traceback instead."""
+
+    def invoke(self, ctx):  # noqa: D102 - click's Group.invoke
+        try:
+            return super().invoke(ctx)
+        except (ResearchError, OSError) as error:
+            if _debug():
+                raise
+            console.print(f"[bold red]error:[/] {escape(_message(error))}")
+            raise typer.Exit(code=1) from None
+
+
 app = typer.Typer(help="Export controls on dual-use goods: data, estimates and reports.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False, cls=_GuardedGroup)
 data_app = typer.Typer(help="Bundled starter data.", no_args_is_help=True)
 report_app = typer.Typer(help="Report runs (papermill notebooks to HTML).", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -44,14 +77,22 @@ def main(
              "sets RESEARCH_USER_DIR for this command and the notebooks it runs"),
     version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                  help="print the toolkit version and exit"),
+    debug: bool = typer.Option(False, "--debug",
+                               help="show the Python traceback of an error instead of "
+                                    "the one-line 'error:' message"),
 ) -> None:
     """Export controls on dual-use goods: data, estimates and reports."""
+    _options["debug"] = debug
     if user_dir is not None:
         os.environ["RESEARCH_USER_DIR"] = str(Path(user_dir).expanduser().resolve())
 
 
 def _fail(error: Exception) -> None:
-    console.print(f"[bold red]error:[/] {error}")
+    """Print ``error: <message>`` (markup in the message printed as text) and exit 1; with
+    ``--debug`` raise ``error`` so that its traceback shows."""
+    if _debug():
+        raise error
+    console.print(f"[bold red]error:[/] {escape(_message(error))}")
     raise typer.Exit(code=1)
 
 
@@ -351,6 +392,33 @@ def report_index(out: Path = typer.Option(None, help="reports folder")) -> None:
     console.print(f"wrote {write_index(out)}")
 
 
+def _warnings_as_lines(command):
+    """Decorate an estimate command: the package's named warnings (CollinearityWarning,
+    FewClustersWarning, ...) print as ``warning: <message>`` lines on stderr, after
+    the command's output, instead of Python's ``file:line: Class`` form."""
+    import functools
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        import warnings
+
+        from research.errors import ResearchWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResearchWarning)
+            try:
+                return command(*args, **kwargs)
+            finally:
+                for warning in caught:
+                    if issubclass(warning.category, ResearchWarning):
+                        console.print(f"[yellow]warning:[/] {escape(str(warning.message))}")
+                    else:
+                        warnings.showwarning(warning.message, warning.category,
+                                             warning.filename, warning.lineno)
+
+    return wrapped
+
+
 def _read_table(path: Path):
     """A CSV or Parquet file as a DataFrame, chosen by extension; errors name the file."""
     import pandas as pd
@@ -367,6 +435,7 @@ def _read_table(path: Path):
 
 
 @estimate_app.command("ppml")
+@_warnings_as_lines
 def estimate_ppml(
     data: Path = typer.Argument(..., help="CSV or Parquet file, one row per observation"),
     formula: str = typer.Option(..., help="'y ~ x1 + x2 | fe1 + fe2^fe3'"),
@@ -387,6 +456,7 @@ def estimate_ppml(
 
 
 @estimate_app.command("did")
+@_warnings_as_lines
 def estimate_did(
     data: Path = typer.Argument(..., help="CSV or Parquet file, one row per unit and period"),
     outcome: str = typer.Option(..., help="outcome column"),
@@ -425,8 +495,41 @@ def _dates(frame, column: str, path: Path):
     if parsed.isna().any():
         row = int(parsed.isna().to_numpy().argmax())
         raise SourceFormatError(str(path), "not an ISO date such as 2023-12-01 or 2023-12",
-                                field=column, value=text.iloc[row], row=row + 2)
+                                field=column, value=text.iloc[row], row=row + _first_row(path))
     return parsed
+
+
+def _columns(frame, columns: list, path: Path) -> None:
+    """SourceFormatError naming ``path`` and the first of ``columns`` (None skipped) that
+    ``frame`` lacks, listing the columns it has."""
+    from research.errors import SourceFormatError
+
+    for column in columns:
+        if column is not None and column not in frame.columns:
+            raise SourceFormatError(str(path), f"no such column; columns: "
+                                    f"{list(frame.columns)}", field=column)
+
+
+def _first_row(path: Path) -> int:
+    """The row number of a table's first record: 2 in a CSV file (after the header)."""
+    return 2 if path.suffix.lower() == ".csv" else 1
+
+
+def _flags(frame, column: str, path: Path):
+    """Column ``column`` as booleans from 1/0, true/false (any case) or 1.0/0.0; another
+    value (``yes``, ``2``, an empty cell) names the file, row and value."""
+    from research.errors import SourceFormatError
+
+    text = frame[column].astype("string").str.strip().str.lower()
+    flags = text.map({"1": True, "true": True, "1.0": True,
+                      "0": False, "false": False, "0.0": False})
+    bad = flags.isna()
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise SourceFormatError(str(path), "a treated flag must be 1/0 or true/false",
+                                field=column, value=str(frame[column].iloc[row]),
+                                row=row + _first_row(path))
+    return flags.astype(bool)
 
 
 def _emit(result, json: bool) -> None:
@@ -434,6 +537,7 @@ def _emit(result, json: bool) -> None:
 
 
 @estimate_app.command("event-study")
+@_warnings_as_lines
 def estimate_event_study(
     data: Path = typer.Argument(..., help="CSV or Parquet file, one row per unit and period"),
     outcome: str = typer.Option(..., help="outcome column (non-negative for PPML)"),
@@ -451,15 +555,21 @@ def estimate_event_study(
 ) -> None:
     """Event study with unit and period fixed effects (research.estimate.event_study)."""
     from research.estimate.event_study import event_study
+    from research.estimate.panel import constant_within, numeric_column, timestamp, unique_rows
 
     try:
+        start = timestamp(event, "--event")
         panel = _read_table(data)
+        _columns(panel, [outcome, unit, time, treated, cluster], data)
         panel[time] = _dates(panel, time, data)
-        if treated not in panel.columns:
-            raise ResearchError(f"{data}: no column {treated!r}; columns: {list(panel.columns)}")
-        panel[treated] = panel[treated].astype(str).str.lower().isin(["1", "true", "1.0"])
+        panel[outcome] = numeric_column(panel, outcome, source=str(data),
+                                        row_offset=_first_row(data))
+        panel[treated] = _flags(panel, treated, data)
+        unique_rows(panel, [unit, time], source=str(data))
+        constant_within(panel, treated, unit, source=str(data),
+                        meaning="a unit is either treated or a control")
         result = event_study(panel, outcome=outcome, unit=unit, time=time, treated=treated,
-                             event=event, freq=freq.upper(), window=(window_pre, window_post),
+                             event=start, freq=freq.upper(), window=(window_pre, window_post),
                              anticipation=anticipation, cluster=cluster, method=method)
     except ResearchError as error:
         _fail(error)
@@ -467,6 +577,7 @@ def estimate_event_study(
 
 
 @estimate_app.command("its")
+@_warnings_as_lines
 def estimate_its(
     data: Path = typer.Argument(..., help="CSV or Parquet file: one monthly series"),
     outcome: str = typer.Option(..., help="value column"),
@@ -480,18 +591,20 @@ def estimate_its(
     import pandas as pd
 
     from research.estimate.its import interrupted_time_series
+    from research.estimate.panel import numeric_column, timestamp, unique_rows
 
     try:
+        start = timestamp(intervention, "--intervention")
         frame = _read_table(data)
+        _columns(frame, [outcome, time], data)
         months = _dates(frame, time, data)
-        if outcome not in frame.columns:
-            raise ResearchError(f"{data}: no column {outcome!r}; columns: {list(frame.columns)}")
-        series = pd.Series(pd.to_numeric(frame[outcome], errors="coerce").to_numpy(),
-                           index=pd.DatetimeIndex(months), name=outcome).sort_index()
-        if series.index.duplicated().any():
-            raise ResearchError(f"{data}: column {time!r} repeats months; give one series")
+        # a cell such as 12O45.3 is named, never read as a missing month
+        values = numeric_column(frame, outcome, source=str(data), row_offset=_first_row(data))
+        unique_rows(frame.assign(**{time: months}), [time], source=str(data))
+        series = pd.Series(values.to_numpy(), index=pd.DatetimeIndex(months),
+                           name=outcome).sort_index()
         series = series.asfreq("MS")
-        result = interrupted_time_series(series, intervention, log=log,
+        result = interrupted_time_series(series, start, log=log,
                                          anticipation=anticipation, unit=outcome)
     except ResearchError as error:
         _fail(error)
@@ -499,6 +612,7 @@ def estimate_its(
 
 
 @estimate_app.command("synth")
+@_warnings_as_lines
 def estimate_synth(
     data: Path = typer.Argument(..., help="CSV or Parquet file, one row per unit and period"),
     outcome: str = typer.Option(..., help="outcome column"),
@@ -511,19 +625,21 @@ def estimate_synth(
     """Synthetic control with placebo-in-space p-value (research.estimate.synth)."""
     import pandas as pd
 
+    from research.estimate.panel import timestamp
     from research.estimate.synth import synthetic_control
 
     try:
         panel = _read_table(data)
-        numeric = pd.api.types.is_numeric_dtype(panel[time]) if time in panel else False
+        _columns(panel, [outcome, unit, time], data)
+        numeric = pd.api.types.is_numeric_dtype(panel[time])
         if numeric:
             if not intervention.lstrip("-").isdigit():
                 raise ParameterError(f"--intervention {intervention!r}: column {time!r} of "
                                      f"{data} holds numbers, so give a number (e.g. 2020)")
             start = int(intervention)
         else:
+            start = timestamp(intervention, "--intervention")
             panel[time] = _dates(panel, time, data)
-            start = pd.Timestamp(intervention)
         panel[unit] = panel[unit].astype(str)
         result = synthetic_control(panel, unit=unit, time=time, outcome=outcome,
                                    treated_unit=treated_unit, intervention=start)

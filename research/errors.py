@@ -156,3 +156,24 @@ class ConvergenceError(EstimationError):
 class CollinearityWarning(ResearchWarning):
     """Regressors collinear with the fixed effects or with each other were dropped; their
     estimates are reported as missing."""
+
+
+class PanelError(ParameterError):
+    """A table given to an estimator breaks its layout: a missing column, repeated
+    unit-period rows, a treatment that varies within a unit, a cell that is not a number.
+
+    The message names the table (``source``), the column (``field``), the value and,
+    where there is one, the row; they are kept as attributes.
+    """
+
+    def __init__(self, source: str, message: str, *, field: str | None = None,
+                 value: object = None, row: object = None) -> None:
+        parts = [str(source)]
+        if row is not None:
+            parts.append(f"row {row}")
+        if field is not None:
+            parts.append(f"column {field!r}")
+        if value is not None:
+            parts.append(f"value {value!r}")
+        super().__init__(f"{': '.join(parts)}: {message}")
+        self.source, self.field, self.value, self.row = source, field, value, row

@@ -45,7 +45,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from research.errors import EstimationError, ParameterError, ResearchWarning
+from research.errors import EstimationError, PanelError, ParameterError, ResearchWarning
+from research.estimate.panel import (
+    PANEL,
+    constant_within,
+    numeric_column,
+    require_columns,
+    unique_rows,
+)
 from research.estimate.result import TIDY_COLUMNS, Result
 
 Control = Literal["never", "notyet"]
@@ -130,32 +137,26 @@ def _prepare(panel: pd.DataFrame, outcome: str, unit: str, time: str, cohort: st
              notes: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Balanced wide outcome matrix (units x periods), cohorts, periods, cluster codes."""
     columns = list(dict.fromkeys([unit, time, cohort, outcome, *([cluster] if cluster else [])]))
-    missing = [c for c in columns if c not in panel.columns]
-    if missing:
-        raise ParameterError(f"column(s) {missing} not in the panel; columns: "
-                             f"{list(panel.columns)}")
+    require_columns(panel, columns)
     data = panel[columns].copy()
+    if data[unit].isna().any():
+        raise PanelError(PANEL, "missing unit id", field=unit,
+                         row=data.index[int(np.flatnonzero(data[unit].isna().to_numpy())[0])])
     for column in (time, cohort, outcome):
-        if not pd.api.types.is_numeric_dtype(data[column]):
-            raise ParameterError(f"column {column!r} must be numeric (periods as integers, "
-                                 f"e.g. years), not {data[column].dtype}")
+        # periods as integers (e.g. years); a cell that is not a number is named
+        data[column] = numeric_column(data, column)
     if data[time].isna().any():
-        raise ParameterError(f"column {time!r} has missing periods")
-    if data.duplicated([unit, time]).any():
-        rows = data[data.duplicated([unit, time], keep=False)].head(3)
-        raise ParameterError(f"several rows per {unit!r} and {time!r}, e.g. "
-                             f"{rows[[unit, time]].to_dict('records')}")
+        raise PanelError(PANEL, "missing period", field=time,
+                         row=data.index[int(np.flatnonzero(data[time].isna().to_numpy())[0])])
+    unique_rows(data, [unit, time])
     data[cohort] = data[cohort].fillna(0)
     if (data[cohort] < 0).any():
-        raise ParameterError(f"column {cohort!r} has negative values; use 0 for never treated")
-    if (data.groupby(unit)[cohort].nunique() > 1).any():
-        bad = data.groupby(unit)[cohort].nunique()
-        raise ParameterError(f"column {cohort!r} varies within unit(s) "
-                             f"{bad[bad > 1].index[:5].tolist()}; it must be the unit's first "
-                             "treated period (0 = never treated)")
-    if cluster and (data.groupby(unit)[cluster].nunique() > 1).any():
-        raise ParameterError(f"cluster column {cluster!r} varies within units; clusters must "
-                             "contain whole units")
+        raise PanelError(PANEL, "negative first treated period; use 0 for never treated",
+                         field=cohort, value=float(data.loc[data[cohort] < 0, cohort].iloc[0]))
+    constant_within(data, cohort, unit, meaning="it must be the unit's first treated period "
+                    "(0 = never treated)")
+    if cluster:
+        constant_within(data, cluster, unit, meaning="clusters must contain whole units")
     if log:
         bad = data[outcome] <= 0
         if bad.any():

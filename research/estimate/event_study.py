@@ -30,6 +30,15 @@ from research.errors import (
     ParameterError,
     SeparationWarning,
 )
+from research.estimate.panel import (
+    constant_within,
+    date_column,
+    numeric_column,
+    require_columns,
+    timestamp,
+    treated_flags,
+    unique_rows,
+)
 from research.estimate.result import Result, tidy_row
 
 Method = Literal["ppml", "ols_log"]
@@ -115,18 +124,22 @@ def event_study_matrix(panel: pd.DataFrame, *, outcome: str, unit: str, time: st
     inference (e.g. the wild cluster bootstrap in :mod:`research.estimate.inference`)."""
     _check_choice("method", method, METHODS)
     _check_choice("freq", freq, ("M", "A"))
-    for column in (outcome, unit, time, treated):
-        if column not in panel.columns:
-            raise ParameterError(f"column {column!r} not in the panel; columns: "
-                                 f"{list(panel.columns)}")
+    require_columns(panel, (outcome, unit, time, treated, cluster))
     cluster = cluster or unit
     low, high = window
     reference = -(anticipation + 1)
     if not low <= reference < 0 <= high:
         raise ParameterError(f"window={window} must contain the reference period {reference} "
                              "and event time 0")
-    event = pd.Timestamp(event)
+    event = timestamp(event, "event")
     data = panel[list(dict.fromkeys([outcome, unit, time, treated, cluster]))].copy()
+    # the panel's own checks, before any row is dropped: one row per unit and period, a
+    # treated flag fixed within each unit, a numeric outcome
+    data[time] = date_column(data, time)
+    unique_rows(data, [unit, time])
+    data[treated] = treated_flags(data, treated)
+    constant_within(data, treated, unit, meaning="a unit is either treated or a control")
+    data[outcome] = numeric_column(data, outcome)
     data = data.dropna(subset=[outcome])
     if (data[outcome] < 0).any():
         raise EstimationError(f"outcome {outcome!r} has negative values")

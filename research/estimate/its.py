@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from research.errors import EstimationError, ParameterError, ResearchWarning
+from research.errors import EstimationError, PanelError, ParameterError, ResearchWarning
+from research.estimate.panel import numeric_column, timestamp
 from research.estimate.result import TIDY_COLUMNS, Result, tidy_row
 
 Kind = Literal["step", "pulse", "ramp"]
@@ -153,9 +154,13 @@ def flow_series(flows: pd.DataFrame, partner: str, product: str,
 def _check_series(series: pd.Series, log: bool) -> pd.Series:
     if not isinstance(series.index, pd.DatetimeIndex):
         raise ParameterError("series needs a DatetimeIndex of months")
-    y = series.astype(float).sort_index()
+    frame = series.rename("value").to_frame()
+    y = numeric_column(frame, "value", source=f"series {series.name or ''}".strip())
+    y = y.rename(series.name).sort_index()
     if y.index.duplicated().any():
-        raise ParameterError("series has duplicated months")
+        month = y.index[y.index.duplicated()][0]
+        raise PanelError(f"series {series.name or ''}".strip(), "repeated month; give one "
+                         "value per month", field="index", value=f"{month:%Y-%m}")
     starts = y.index.to_period("M").to_timestamp()
     y.index = starts
     y = y.asfreq("MS")
@@ -189,7 +194,13 @@ def _fit(y: pd.Series, exog: pd.DataFrame | None, order, seasonal_order, trend: 
         warnings.simplefilter("ignore")
         # observed information (Harvey 1989): the default outer product of gradients is
         # unreliable for a pulse, which only one observation informs
-        fit = model.fit(disp=False, maxiter=200, cov_type=cov_type)
+        try:
+            fit = model.fit(disp=False, maxiter=200, cov_type=cov_type)
+        except (np.linalg.LinAlgError, ValueError) as error:
+            # a series without variance after differencing (constant, or exactly seasonal)
+            raise EstimationError(f"series {y.name or ''}: the SARIMAX{tuple(order)}"
+                                  f"{tuple(seasonal_order)} fit is singular ({error}); the "
+                                  "series may be constant or exactly periodic") from error
     if not fit.mle_retvals.get("converged", True):
         warnings.warn("SARIMAX likelihood optimisation did not converge; treat the "
                       "estimates with caution", ResearchWarning, stacklevel=3)
@@ -272,7 +283,7 @@ def interrupted_time_series(series: pd.Series, intervention: pd.Timestamp | str,
     seasonal_order = tuple(seasonal_order) if seasonal_order else (0, 0, 0, 0)
     unit = unit or series.attrs.get("unit", "series units")
     raw = _check_series(series, log)
-    intervention = pd.Timestamp(intervention).to_period("M").to_timestamp()
+    intervention = timestamp(intervention, "intervention").to_period("M").to_timestamp()
     fit_end = intervention - pd.DateOffset(months=anticipation)
     pre, post = raw[raw.index < fit_end], raw[raw.index >= intervention]
     # enough pre-period to estimate the seasonal part: two seasonal cycles plus the orders
@@ -283,6 +294,12 @@ def interrupted_time_series(series: pd.Series, intervention: pd.Timestamp | str,
     if post.notna().sum() == 0:
         raise EstimationError(f"no observed month at or after {intervention:%Y-%m}")
     y = np.log(raw) if log else raw
+    fitted_pre = y[y.index < fit_end].dropna()
+    if fitted_pre.nunique() <= 1:
+        value = float(raw[raw.index < fit_end].dropna().iloc[0])
+        raise EstimationError(f"series {series.name or ''}: constant at {value:g} over "
+                              f"the {len(fitted_pre)} pre-intervention months: a constant "
+                              "series has no variance to model (the SARIMAX fit is singular)")
     # centre at the pre-period mean (a fixed offset, added back to the forecast): keeps the
     # SARIMAX intercept near zero, which the optimiser needs to converge quickly; with
     # trend "n" and no differencing it fixes the noise mean at the pre-period mean

@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from research.errors import EstimationError, ParameterError, ResearchWarning
+from research.errors import EstimationError, PanelError, ParameterError, ResearchWarning
+from research.estimate.panel import PANEL, numeric_column, require_columns, timestamp, unique_rows
 from research.estimate.result import TIDY_COLUMNS, Result
 
 Normalize = Literal["pre_mean", "none"]
@@ -200,13 +201,10 @@ def synthetic_control(panel: pd.DataFrame, unit: str, time: str, outcome: str,
     if placebo_pool not in PLACEBO_POOLS:
         raise ParameterError(f"placebo_pool={placebo_pool!r} is not one of "
                              f"{list(PLACEBO_POOLS)}")
-    for column in (unit, time, outcome):
-        if column not in panel.columns:
-            raise ParameterError(f"column {column!r} not in the panel; columns: "
-                                 f"{list(panel.columns)}")
-    if panel.duplicated([unit, time]).any():
-        raise ParameterError(f"several rows per {unit!r} and {time!r}")
-    wide = panel.pivot(index=time, columns=unit, values=outcome).sort_index().astype(float)
+    require_columns(panel, (unit, time, outcome))
+    unique_rows(panel, [unit, time])
+    data = panel[[unit, time]].assign(**{outcome: numeric_column(panel, outcome)})
+    wide = data.pivot(index=time, columns=unit, values=outcome).sort_index().astype(float)
     if treated_unit not in wide.columns:
         raise ParameterError(f"treated_unit {treated_unit!r} not in column {unit!r}")
     donors = [d for d in (donors if donors is not None else wide.columns)
@@ -227,8 +225,13 @@ def synthetic_control(panel: pd.DataFrame, unit: str, time: str, outcome: str,
                               "least 2")
     wide = wide[[treated_unit, *donors]]
     if isinstance(intervention, str):
-        intervention = pd.Timestamp(intervention)
-    pre = np.asarray(wide.index < intervention)
+        intervention = timestamp(intervention, "intervention")
+    try:
+        pre = np.asarray(wide.index < intervention)
+    except TypeError as error:
+        raise PanelError(PANEL, f"periods of type {wide.index.dtype} cannot be compared "
+                         f"with intervention={intervention!r}: give dates for date periods, "
+                         "numbers for numeric ones", field=time) from error
     if pre.sum() < 2 or (~pre).sum() < 1:
         raise EstimationError(f"{int(pre.sum())} pre and {int((~pre).sum())} post periods "
                               f"around {intervention}; need at least 2 and 1")
