@@ -192,3 +192,16 @@ def test_month_outliers_hand_values() -> None:
     assert pd.isna(outliers.loc["2022-03-01", "trailing_median"])
     with pytest.raises(ParameterError, match="monthly"):
         quality.month_outliers(table.assign(freq="A"))
+
+
+def test_japan_exposure_lists_the_world_284690_break_outside_the_compared_years() -> None:
+    from research.indicators.exposure import quantity_breaks
+    from research.reference.baskets import group_lines
+
+    breaks = quantity_breaks(datasets.load("china_exports_annual"),
+                             datasets.load("china_exports_monthly"), "JPN",
+                             group_lines(["rare_earths"]))
+    wits = breaks[breaks["source"].eq("WITS annual HS6")]
+    # the 2016 world record derived in _check_284690_world; the split compares 2024 with 2023
+    _check_284690_world(wits)
+    assert not wits.loc[wits["partner_iso3"].eq("WLD"), "in_compared_window"].any()

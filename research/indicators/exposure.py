@@ -128,3 +128,52 @@ def line_price_quantity(annual: pd.DataFrame, monthly: pd.DataFrame, importer: s
     table = pd.concat(pieces, ignore_index=True)
     return table.sort_values(["product_group", "source", "product"], kind="mergesort",
                              ignore_index=True)
+
+
+def quantity_breaks(annual: pd.DataFrame, monthly: pd.DataFrame, importer: str,
+                    lines: pd.DataFrame) -> pd.DataFrame:
+    """Quantity records, behind the price and quantity split, whose unit value breaks.
+
+    :func:`research.indicators.quality.unit_value_breaks` (default rule) on every series
+    whose quantities :func:`group_price_quantity` and :func:`line_price_quantity` read,
+    and on the world series of the same groups and lines for context: the monthly
+    product groups of ``lines`` (importer and world), the annual WITS lines (importer
+    and world) and the monthly HS6 lines (importer; that panel has no world row).
+
+    Returns
+    -------
+    The flagged records with ``source`` first and ``in_compared_window`` (the record
+    lies in a window the splits compare: the last 12 months of the group panel and the
+    12 before, or the last two years of the annual lines), sorted by source, product,
+    partner and period; empty when none is flagged.
+    """
+    from research.indicators import quality
+
+    codes, groups = set(lines["hs6"]), set(lines["product_group"])
+    partners = {importer, trade.WORLD}
+    sources = (
+        ("Comtrade monthly groups", monthly[monthly["product_level"].eq("group")
+                                            & monthly["product"].isin(groups)]),
+        ("WITS annual HS6", annual[annual["product"].isin(codes)]),
+        ("Comtrade monthly HS6", monthly[monthly["product_level"].eq("hs6")
+                                         & monthly["product"].isin(codes)]),
+    )
+    groups_panel = monthly[monthly["product_level"].eq("group")]
+    base, current = trade.trailing_windows(groups_panel["period"].max(), 12)
+    compared = {"Comtrade monthly groups": (base[0], current[1]),
+                "Comtrade monthly HS6": (base[0], current[1])}
+    annual_rows = sources[1][1][sources[1][1]["partner_iso3"].eq(importer)]
+    if len(annual_rows):
+        last_year = annual_rows["period"].max()
+        compared["WITS annual HS6"] = (last_year - pd.DateOffset(years=1), last_year)
+    pieces = []
+    for source, rows in sources:
+        found = quality.unit_value_breaks(rows[rows["partner_iso3"].isin(partners)])
+        start, end = compared.get(source, (pd.NaT, pd.NaT))
+        pieces.append(found.assign(source=source,
+                                   in_compared_window=found["period"].between(start, end)))
+    table = pd.concat([p for p in pieces if len(p)], ignore_index=True) if any(
+        len(p) for p in pieces) else pieces[0]
+    columns = ["source", *[c for c in table.columns if c != "source"]]
+    return table[columns].sort_values(["source", "product", "partner_iso3", "period"],
+                                      kind="mergesort", ignore_index=True)
