@@ -36,15 +36,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from research import datasets
 from research.datasets import Dataset
 from research.errors import ParameterError, SourceFormatError
-from research.hs import CORRELATION_FILES, FOLDER, RELATIONSHIPS, read_correlations
-from research.reference import dual_use
-from research.schemas import HS6, Column, Schema
-from research.sources.comtrade_monthly import GROUP_CODES, read_csv_checked
+from research.hs import CORRELATION_FILES, FOLDER, read_correlations
+from research.reference import dual_use, user_files
+from research.reference.tables import GROUP_CODES, HS_BASKETS, NOT_IN_HS2022
+from research.sources.comtrade_monthly import read_csv_checked
 
 NOMENCLATURE_FILE = "harmonized-system.csv"
-NOT_IN_HS2022 = "not an HS2022 subheading (pre-2022 code)"
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,6 @@ class _BasketGroups(Mapping[str, str]):
     """Basket -> monthly product group: the bundled baskets, then the user's, read live."""
 
     def _groups(self) -> dict[str, str]:
-        from research.reference import user_files
-
         user = user_files.current()
         return {**BUNDLED_BASKET_GROUP, **(user.basket_groups() if user else {})}
 
@@ -165,30 +163,8 @@ name a ``product_group``."""
 
 DERIVED_BASKETS = ("comtrade_groups", "dual_use_catalogue")
 
-HS_BASKETS = Schema(
-    name="hs_baskets",
-    description="One row per basket and HS6 line.",
-    columns={
-        "basket": Column("str"),
-        "hs6": Column("str", pattern=HS6),
-        "description": Column("str", description="HS2022 text, or that the code is not HS2022"),
-        "in_hs2022": Column("bool"),
-        **{version: Column("str", allowed=RELATIONSHIPS | {"absent"},
-                           description=f"UN correlation HS2022 -> {version.upper()}")
-           for version in CORRELATION_FILES},
-        **{f"{version}_codes": Column("str", nullable=True,
-                                      description=f"{version.upper()} counterparts, ';'")
-           for version in CORRELATION_FILES},
-        "mixed_scope": Column("bool", description="the line mixes controlled and "
-                                                  "uncontrolled goods"),
-        "in_dual_use_catalogue": Column("bool", description="listed for export in the 2026 "
-                                                            "catalogue parse"),
-        "product_group": Column("str", nullable=True,
-                                description="group of the monthly Comtrade table"),
-        "note": Column("str", nullable=True),
-    },
-    key=("basket", "hs6"),
-)
+# HS_BASKETS (the schema of the table) and NOT_IN_HS2022 live in research.reference.tables,
+# shared with the user-file checks.
 
 
 def bundled_basket_names() -> list[str]:
@@ -197,8 +173,6 @@ def bundled_basket_names() -> list[str]:
 
 
 def _user_baskets():
-    from research.reference import user_files
-
     return user_files.current()
 
 
@@ -332,9 +306,7 @@ def build(raw_dir: Path) -> pd.DataFrame:
 
 
 def _merge_user_baskets(table: pd.DataFrame, user_dir: Path) -> pd.DataFrame:
-    from research.reference.user_files import merge_baskets
-
-    return merge_baskets(table, user_dir)
+    return user_files.merge_baskets(table, user_dir)
 
 
 DATASETS = [
@@ -399,8 +371,6 @@ def group_lines(groups: list[str] | None = None, table: pd.DataFrame | None = No
     ``hs_baskets``).
     """
     if table is None:
-        from research import datasets
-
         table = datasets.load("hs_baskets", user=False)
     rows = table[table["basket"].eq("comtrade_groups")]
     known = sorted(set(rows["product_group"].dropna()))

@@ -27,14 +27,14 @@ first day of the period; ``date_text`` keeps the cell verbatim).
 Users add their own events, without editing the package, in YAML or TOML files in
 the folder ``RESEARCH_USER_DIR`` (:mod:`research.reference.user_files`);
 :func:`load_events` and :func:`get_event` return them after the bundled ones.
-User ids are any name matching :data:`USER_EVENT_ID` except the bundled form
-``A1``..``C99`` (:data:`BUNDLED_EVENT_ID`), which is reserved for the timeline.
+User ids are any name matching :data:`~research.reference.tables.USER_EVENT_ID` except
+the bundled form ``A1``..``C99`` (:data:`~research.reference.tables.BUNDLED_EVENT_ID`),
+which is reserved for the timeline.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -44,7 +44,11 @@ from research.countries import normalize
 from research.datasets import Dataset
 from research.errors import ParameterError, SourceFormatError
 from research.markup import url_problem
-from research.schemas import EVENTS, Column
+from research.reference import user_files
+from research.reference.tables import BUNDLED_EVENT_ID as BUNDLED_EVENT_ID
+from research.reference.tables import REGISTRY_EVENTS as REGISTRY_EVENTS
+from research.reference.tables import USER_EVENT_ID as USER_EVENT_ID
+from research.schemas import EVENTS
 
 TIMELINE_FILE = "events/TIMELINE_NOTES.md"
 SECTIONS = ("A", "B", "C")
@@ -55,17 +59,6 @@ URL = re.compile(r"https?://[^\s;]+")
 BOLD_INSTRUMENT = re.compile(r"\*\*No\.\s*(?P<number>\d+)(?:\s*\[(?P<year1>\d{4})\]|"
                              r"\s+of\s+(?P<year2>\d{4}))?\*\*")
 NONE_CELL = {"–", "-", "—", ""}
-BUNDLED_EVENT_ID = r"[A-C]\d{1,2}"
-USER_EVENT_ID = r"[A-Za-z][A-Za-z0-9_.-]{0,39}"
-
-# The EVENTS schema with ids widened to user names: checks user rows and the merged table.
-REGISTRY_EVENTS = replace(
-    EVENTS, name="events",
-    description=EVENTS.description + " Bundled rows and the user's own (RESEARCH_USER_DIR).",
-    columns={**EVENTS.columns,
-             "event_id": Column("str", pattern=USER_EVENT_ID,
-                                description="A1..C99 for bundled events; any other name "
-                                            "for user events")})
 
 # Curated judgements, one entry per event. Keys: event_type (always), basket,
 # authority (overrides the parsed one), announced / effective / end (ISO dates),
@@ -394,9 +387,7 @@ def get_event(event_id: str) -> pd.Series:
 
 
 def _merge_user_events(table: pd.DataFrame, user_dir: Path) -> pd.DataFrame:
-    from research.reference.user_files import merge_events
-
-    return merge_events(table, user_dir)
+    return user_files.merge_events(table, user_dir)
 
 
 DATASETS = [

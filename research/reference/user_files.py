@@ -74,10 +74,20 @@ import yaml
 
 from research import config, datasets
 from research.countries import to_iso3
-from research.errors import DataNotFoundError, UserFileError
+from research.errors import UserFileError
 from research.markup import url_problem
+from research.provenance import user_file_paths as user_file_paths
+from research.reference import dual_use
+from research.reference.tables import (
+    BUNDLED_EVENT_ID,
+    GROUP_CODES,
+    HS_BASKETS,
+    NOT_IN_HS2022,
+    REGISTRY_EVENTS,
+    USER_EVENT_ID,
+)
+from research.schemas import EVENTS
 
-SUFFIXES = (".yaml", ".yml", ".toml")
 TOP_LEVEL = ("events", "baskets")
 EVENT_FIELDS = ("event_id", "measure", "event_type", "announced", "effective", "end",
                 "date_text", "section", "authority", "instrument_no", "targets", "products",
@@ -378,17 +388,14 @@ class _Reference:
 
 
 def _reference() -> _Reference:
-    from research.reference import baskets, dual_use, hs_codes
-    from research.reference.events import EVENTS
-    from research.sources.comtrade_monthly import GROUP_CODES
-
+    """The bundled tables the user's rows are checked against (without the user's rows)."""
     events = datasets.load("events", user=False)
     return _Reference(
         event_ids=frozenset(events["event_id"]),
         event_measures=dict(zip(events["event_id"], events["measure"], strict=True)),
-        basket_names=frozenset(baskets.bundled_basket_names()),
+        basket_names=frozenset(datasets.load("hs_baskets", user=False)["basket"]),
         groups=frozenset(GROUP_CODES),
-        hs6=hs_codes.load_hs6_codes().set_index("hs6"),
+        hs6=datasets.load("hs6_codes").set_index("hs6"),
         catalogue=frozenset(dual_use.catalogue_hs6("export")),
         event_types=frozenset(EVENTS.columns["event_type"].allowed or ()))
 
@@ -408,8 +415,6 @@ def _hs6(doc: _Document, where: Where, code: str, field: str, ref: _Reference) -
 
 
 def _basket_rows(doc: _Document, ref: _Reference, seen: dict[str, str]) -> list[dict]:
-    from research.reference.baskets import NOT_IN_HS2022
-
     rows = []
     for index, record in enumerate(doc.data.get("baskets", [])):
         where: Where = ("baskets", index)
@@ -475,8 +480,6 @@ def _basket_rows(doc: _Document, ref: _Reference, seen: dict[str, str]) -> list[
 
 def _event_row(doc: _Document, index: int, record: Any, ref: _Reference,
                baskets: set[str], seen: dict[str, str]) -> dict:
-    from research.reference.events import BUNDLED_EVENT_ID, USER_EVENT_ID
-
     where: Where = ("events", index)
     _check_keys(doc, where, record, EVENT_FIELDS, "event")
     for required in REQUIRED_EVENT_FIELDS:
@@ -581,16 +584,6 @@ def _event_row(doc: _Document, index: int, record: Any, ref: _Reference,
 # ---------------------------------------------------------------- folders
 
 
-def user_file_paths(directory: Path | str) -> list[Path]:
-    """The YAML and TOML files of a user folder, sorted by name (hidden files skipped)."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise DataNotFoundError(f"{directory}: user folder (RESEARCH_USER_DIR or --user-dir) "
-                                "not found")
-    return sorted(p for p in directory.iterdir()
-                  if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
-
-
 def _typed(frame: pd.DataFrame, schema) -> pd.DataFrame:
     for column, spec in schema.columns.items():
         if spec.kind == "str":
@@ -604,9 +597,6 @@ def _typed(frame: pd.DataFrame, schema) -> pd.DataFrame:
 
 def parse_files(paths: list[Path], directory: Path | None = None) -> UserData:
     """Read and check user files; baskets first, so events may name any user basket."""
-    from research.reference.baskets import HS_BASKETS
-    from research.reference.events import REGISTRY_EVENTS
-
     ref = _reference()
     documents = [read_document(path) for path in paths]
     basket_rows: list[dict] = []
@@ -663,8 +653,6 @@ def current() -> UserData | None:
 
 def merge_events(bundled: pd.DataFrame, directory: Path) -> pd.DataFrame:
     """The bundled events followed by the user's (the ``user_rows`` hook of ``events``)."""
-    from research.reference.events import REGISTRY_EVENTS
-
     user = read_user_dir(directory).events
     if user.empty:
         return bundled
@@ -675,8 +663,6 @@ def merge_events(bundled: pd.DataFrame, directory: Path) -> pd.DataFrame:
 def merge_baskets(bundled: pd.DataFrame, directory: Path) -> pd.DataFrame:
     """The bundled basket lines followed by the user's (the ``user_rows`` hook of
     ``hs_baskets``)."""
-    from research.reference.baskets import HS_BASKETS
-
     user = read_user_dir(directory).baskets
     if user.empty:
         return bundled

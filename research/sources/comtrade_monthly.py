@@ -28,6 +28,7 @@ import pandas as pd
 from research.countries import normalize
 from research.datasets import Dataset
 from research.errors import SourceFormatError
+from research.reference.tables import GROUP_CODES as GROUP_CODES  # HS6 lines of each group
 from research.schemas import TRADE_FLOWS
 from research.sources.tabular import read_csv_text
 
@@ -43,14 +44,6 @@ GROUP_NAMES: dict[str, str] = {
     "Gallium/Germanium": "gallium_germanium",
     "Graphite": "graphite",
     "Polysilicon": "polysilicon",
-}
-
-# HS6 lines of each group (from strategic_premium_hs6.csv, as the raw PROVENANCE lists them).
-GROUP_CODES: dict[str, tuple[str, ...]] = {
-    "rare_earths": ("280530", "284690", "850511"),
-    "gallium_germanium": ("282560", "282590", "285000", "285390", "811292", "811299"),
-    "graphite": ("250410", "380110"),
-    "polysilicon": ("280461",),
 }
 
 FIRST_MONTH = pd.Timestamp("2017-01-01")
