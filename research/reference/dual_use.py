@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from research import datasets
 from research.datasets import Dataset
 from research.errors import ParameterError, SourceFormatError
 from research.schemas import HS6, Column, Schema
@@ -182,8 +183,6 @@ def catalogue_hs6(catalogue_type: str = "export") -> list[str]:
     allowed = sorted(CATALOGUE_TYPES.values())
     if catalogue_type not in allowed:
         raise ParameterError(f"unknown catalogue_type {catalogue_type!r}; allowed: {allowed}")
-    from research import datasets
-
     table = datasets.load("dual_use_catalogue")
     return sorted(set(table.loc[table["catalogue_type"].eq(catalogue_type), "hs6"]))
 
