@@ -294,6 +294,8 @@ JOBS_OPTION = typer.Option(0, help="parallel processes (0: one per core, at most
 SCHEDULER_OPTION = typer.Option(
     None, help="Dask scheduler address (tcp://host:8786); default $RESEARCH_DASK_SCHEDULER")
 REPORTS_OPTION = typer.Option(None, help="reports folder (default: reports/)")
+WAIT_OPTION = typer.Option(None, "--wait", min=0, help="seconds to wait while another run "
+                           "holds the reports folder (default $RESEARCH_LOCK_WAIT or 0)")
 
 
 def _scheduler(address: str | None) -> str | None:
@@ -324,6 +326,7 @@ def report_run(
     jobs: int = JOBS_OPTION,
     scheduler: str = SCHEDULER_OPTION,
     out: Path = REPORTS_OPTION,
+    wait: float = WAIT_OPTION,
 ) -> None:
     """Execute every notebook run of the grid and rebuild reports/index.html."""
     from research.report.runner import run_all
@@ -333,7 +336,7 @@ def report_run(
     except ResearchError as error:
         _fail(error)
     _run_reports(lambda j, s, done: run_all(specs, reports_dir=out, jobs=j, on_done=done,
-                                            scheduler=s),
+                                            scheduler=s, wait=wait),
                  len(specs), jobs, scheduler, out)
 
 
@@ -345,6 +348,7 @@ def report_regenerate(
     jobs: int = JOBS_OPTION,
     scheduler: str = SCHEDULER_OPTION,
     out: Path = REPORTS_OPTION,
+    wait: float = WAIT_OPTION,
 ) -> None:
     """Rerun only changed runs (notebook, parameters, data, package version) and failed ones."""
     from research.report.regenerate import plan, regenerate
@@ -365,7 +369,7 @@ def report_regenerate(
         console.print(f"all {len(specs)} runs up to date")
         return
     _run_reports(lambda j, s, done: regenerate(stale, out, force=True, jobs=j, scheduler=s,
-                                               on_done=done),
+                                               on_done=done, wait=wait),
                  len(stale), jobs, scheduler, out)
 
 

@@ -36,6 +36,30 @@ def atomic_path(path: Path) -> Iterator[Path]:
             temporary.unlink()
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux allows (``/proc``), so
+    threads that create files meanwhile are not affected; elsewhere set and restored."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
+def make_temp_dir(parent: Path, prefix: str, suffix: str = "") -> Path:
+    """A new, uniquely named folder in ``parent`` with the mode a plain ``mkdir`` gives
+    (``0o777`` less the umask), not the ``0o700`` of :func:`tempfile.mkdtemp`: a folder
+    later renamed into place (a report run, an updated-data folder) must be readable by
+    whoever the user's umask lets read it."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+    os.chmod(folder, 0o777 & ~current_umask())
+    return folder
+
+
 def write_atomic(path: Path, writer: Callable[[Path], object]) -> Path:
     """Call ``writer(temporary_path)`` and move the result to ``path`` atomically."""
     with atomic_path(path) as temporary:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from research.errors import (
     ParameterError,
     RevisionWarning,
 )
-from research.files import write_atomic, write_text_atomic
+from research.files import make_temp_dir, write_atomic, write_text_atomic
 from research.http import FetchOptions
 from research.schemas import TRADE_FLOWS
 from research.sources import comtrade_api
@@ -337,8 +336,8 @@ def write_updated_data(tables: Mapping[str, pd.DataFrame], out_dir: Path | None 
     kept = {name: registry[name].path(out_dir) for name in previous.get("updated_tables", {})
             if name in registry and name not in tables and registry[name].path(out_dir).is_file()}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp",
-                                    dir=out_dir.parent))
+    # renamed into place as the updated-data folder: the umask's mode, not mkdtemp's 0700
+    staging = make_temp_dir(out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp")
     try:
         shutil.copytree(data_dir, staging, dirs_exist_ok=True)
         for name, path in kept.items():  # tables earlier pulls updated stay updated

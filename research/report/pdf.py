@@ -18,7 +18,7 @@ from pathlib import Path
 
 from research import config
 from research.errors import ReportError
-from research.files import atomic_path
+from research.files import atomic_path, check_output
 
 CHROMIUM_VARIABLE = "RESEARCH_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -104,5 +104,7 @@ def report_pdf(name: str, reports_dir: Path | None = None, out: Path | None = No
     if not folder.is_dir():
         raise ReportError(f"{folder}: no report run called {name!r}; "
                           f"run it first (research report run --only {name})")
-    return html_to_pdf(folder / f"{name}.html", Path(out or folder / f"{name}.pdf"),
-                       timeout=timeout)
+    html = folder / f"{name}.html"
+    if out is not None:
+        check_output(Path(out), [html])  # never a folder, never the page itself
+    return html_to_pdf(html, Path(out or folder / f"{name}.pdf"), timeout=timeout)

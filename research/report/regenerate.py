@@ -24,6 +24,7 @@ from research import config
 from research.errors import DataNotFoundError, ParameterError
 from research.files import sha256_file
 from research.report.index import corrupt_manifest, load_manifest
+from research.report.lock import reports_lock
 from research.report.outputs import USER_FILES_INPUT, user_files_sha256
 from research.report.runner import (
     MANIFEST_VERSION,
@@ -178,27 +179,37 @@ def regenerate(specs: list[RunSpec], reports_dir: Path | None = None, *, force: 
                jobs: int = 1, scheduler: str | None = None,
                on_plan: Callable[[list[Decision]], None] | None = None,
                on_done: Callable[[dict], None] | None = None,
-               notebooks_dir: Path | None = None, data_dir: Path | None = None
-               ) -> tuple[list[Decision], list[dict]]:
+               notebooks_dir: Path | None = None, data_dir: Path | None = None,
+               wait: float | None = None) -> tuple[list[Decision], list[dict]]:
     """Rerun the runs :func:`plan` marks stale; return the decisions and the new manifests.
 
     ``on_plan`` sees the decisions before anything runs. With nothing to rerun no
-    file is written (the index page is only written when it is missing).
+    file is written (the index page is only written when it is missing). A rerun holds
+    the reports folder's lock from the plan to the index page (``wait``: see
+    :func:`~research.report.runner.run_all`), so the plan cannot go stale meanwhile.
     """
     from research.report.index import write_index
 
     reports_dir = Path(reports_dir or config.reports_dir())
     decisions = plan(specs, reports_dir, force=force, notebooks_dir=notebooks_dir,
                      data_dir=data_dir)
-    if on_plan:
-        on_plan(decisions)
     stale = {d.name for d in decisions if d.rerun}
-    chosen = [s for s in specs if s.name in stale]
-    if not chosen:
+    if not stale:
+        if on_plan:
+            on_plan(decisions)
         if not (reports_dir / "index.html").exists():
             reports_dir.mkdir(parents=True, exist_ok=True)
             write_index(reports_dir)
         return decisions, []
-    manifests = run_all(chosen, reports_dir=reports_dir, jobs=jobs, on_done=on_done,
-                        scheduler=scheduler, notebooks_dir=notebooks_dir, data_dir=data_dir)
-    return decisions, manifests
+    with reports_lock(reports_dir, wait):
+        # planned again under the lock: a run that held it may have just rebuilt reports
+        decisions = plan(specs, reports_dir, force=force, notebooks_dir=notebooks_dir,
+                         data_dir=data_dir)
+        if on_plan:
+            on_plan(decisions)
+        stale = {d.name for d in decisions if d.rerun}
+        chosen = [s for s in specs if s.name in stale]
+        manifests = run_all(chosen, reports_dir=reports_dir, jobs=jobs, on_done=on_done,
+                            scheduler=scheduler, notebooks_dir=notebooks_dir,
+                            data_dir=data_dir, wait=wait) if chosen else []
+        return decisions, manifests

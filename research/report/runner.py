@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 import tomllib
 import traceback
@@ -42,7 +41,8 @@ from pathlib import Path
 import research
 from research import config
 from research.errors import ParameterError, ReportError
-from research.files import sha256_file, write_text_atomic
+from research.files import make_temp_dir, sha256_file, write_text_atomic
+from research.report.lock import remove_leftovers, reports_lock, temporary_prefix
 from research.report.outputs import INPUTS_FILE, RUN_DIR_VARIABLE, read_inputs
 from research.report.parameters import check_parameters, check_values
 
@@ -320,7 +320,7 @@ def run_one(spec: RunSpec, reports_dir: Path | None = None,
     data_dir = Path(data_dir or config.data_dir())
     reports_dir.mkdir(parents=True, exist_ok=True)
     target = run_folder(reports_dir, spec.name)
-    work = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=reports_dir))
+    work = make_temp_dir(reports_dir, temporary_prefix(spec.name))  # umask mode, not 0700
     clock = time.monotonic()
     manifest = {"manifest_version": MANIFEST_VERSION, "name": spec.name, "title": spec.title,
                 "notebook": spec.notebook, "notebook_sha256": None,
@@ -445,7 +445,8 @@ def _crashed(spec: RunSpec, reports_dir: Path, error: BaseException) -> dict:
     """Record a run whose worker died (the notebook never reported back) as failed."""
     target = run_folder(reports_dir, spec.name)
     for leftover in reports_dir.glob(f".{spec.name}.*"):
-        if re.fullmatch(re.escape(f".{spec.name}.") + r"[a-z0-9_]{8}", leftover.name):
+        if re.fullmatch(re.escape(f".{spec.name}.") + r"(?:[0-9a-f]{8}-[0-9]+\.)?[a-z0-9_]{8}",
+                        leftover.name):
             _remove_tree(leftover, ignore_errors=True)  # the dead worker's temporary folder
     manifest = {"manifest_version": MANIFEST_VERSION, "name": spec.name, "title": spec.title,
                 "notebook": spec.notebook, "parameters": spec.parameters, "inputs": {},
@@ -453,7 +454,7 @@ def _crashed(spec: RunSpec, reports_dir: Path, error: BaseException) -> dict:
                 "library_versions": library_versions(), "started": None,
                 "finished": _now(), "duration_seconds": None, "status": "failed",
                 "error": _failure(error), "outputs": ["manifest.json"]}
-    work = Path(tempfile.mkdtemp(prefix=f".{spec.name}.", dir=reports_dir))
+    work = make_temp_dir(reports_dir, temporary_prefix(spec.name))
     _publish(work, target, manifest)
     return manifest
 
@@ -524,13 +525,19 @@ def _thread_limits(threads: int) -> dict[str, str]:
 
 def run_all(specs: list[RunSpec], reports_dir: Path | None = None, jobs: int = 1,
             on_done: Callable[[dict], None] | None = None, *, scheduler: str | None = None,
-            notebooks_dir: Path | None = None, data_dir: Path | None = None) -> list[dict]:
+            notebooks_dir: Path | None = None, data_dir: Path | None = None,
+            wait: float | None = None) -> list[dict]:
     """Run every spec, then write the index page.
 
     Runs go serially (``jobs=1``), on ``jobs`` local processes, or on the Dask
     cluster at ``scheduler`` (default: the ``RESEARCH_DASK_SCHEDULER`` variable;
     its workers must see the same file system). One failure, even a crashed
     worker, does not stop the others. Returns the manifests in grid order.
+
+    The reports folder is locked for the whole batch (:mod:`research.report.lock`):
+    another live run makes this one wait up to ``wait`` seconds (default
+    ``RESEARCH_LOCK_WAIT`` or 0), then raise ReportsLockedError naming it; temporary
+    folders of killed runs (their process gone) are removed first.
     """
     from research.report.index import write_index
 
@@ -552,18 +559,21 @@ def run_all(specs: list[RunSpec], reports_dir: Path | None = None, jobs: int = 1
         if on_done:
             on_done(manifest)
 
-    scheduler = dask_scheduler(scheduler)
-    if scheduler:
-        _run_dask(specs, scheduler, arguments, finish)
-    elif jobs <= 1 or len(specs) <= 1:
-        for spec in specs:
-            finish(spec, lambda s=spec: run_one(s, *arguments))
-    else:
-        workers = min(jobs, len(specs))
-        pooled = (*arguments[:3], {**arguments[3], **blas_threads(workers)})
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_one, spec, *pooled): spec for spec in specs}
-            for future in as_completed(futures):
-                finish(futures[future], future.result)
-    write_index(reports_dir)
-    return [results[s.name] for s in specs]
+    # one writer at a time on the folder; then clear what killed runs left behind
+    with reports_lock(reports_dir, wait):
+        remove_leftovers(reports_dir)
+        scheduler = dask_scheduler(scheduler)
+        if scheduler:
+            _run_dask(specs, scheduler, arguments, finish)
+        elif jobs <= 1 or len(specs) <= 1:
+            for spec in specs:
+                finish(spec, lambda s=spec: run_one(s, *arguments))
+        else:
+            workers = min(jobs, len(specs))
+            pooled = (*arguments[:3], {**arguments[3], **blas_threads(workers)})
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(run_one, spec, *pooled): spec for spec in specs}
+                for future in as_completed(futures):
+                    finish(futures[future], future.result)
+        write_index(reports_dir)
+        return [results[s.name] for s in specs]
