@@ -631,9 +631,9 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
     panel : a variant of the design's panel (placebos, leave-one-out).
     level : confidence level of the profile's intervals.
     variance : ``"cluster"`` (CV1 sandwich by destination, ppmlhdfe's ``G / (G - 1)``) or
-        ``"jackknife"`` (CV3: leave each destination out, ``(G - 1) / G`` times the sum of
-        squared deviations of the refitted coefficients; MacKinnon, Nielsen and Webb
-        2023), both with t(G - 1) intervals.
+        ``"jackknife"`` (CV3, the one-step cluster jackknife of the engine, ``vcov="CV3"``
+        in :func:`research.estimate.gravity.ppml`; MacKinnon, Nielsen and Webb 2023),
+        both with t(G - 1) intervals.
 
     Returns
     -------
@@ -652,19 +652,17 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
     for k in ks:
         data[_term(k)] = (data["treated"] & (data["k"] == k)).astype(float)
     formula = f"{outcome} ~ {' + '.join(_term(k) for k in ks)} | {design.fixed_effects}"
+    if variance not in ("cluster", "jackknife"):
+        raise ParameterError(f"variance={variance!r} is not one of ['cluster', 'jackknife']")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = ppml(data, formula, cluster="partner_iso3", level=level)
+        fit = ppml(data, formula, cluster="partner_iso3", level=level,
+                   vcov="CV3" if variance == "jackknife" else "CV1")
     estimated = [k for k in ks if np.isfinite(fit.coef.get(_term(k), np.nan))]
     coef = pd.Series([fit.coef[_term(k)] for k in estimated], index=estimated, dtype=float)
     vcov = fit.vcov.loc[[_term(k) for k in estimated], [_term(k) for k in estimated]]
     vcov = pd.DataFrame(vcov.to_numpy(dtype=float), index=estimated, columns=estimated)
     n_clusters = fit.n_clusters if design.kind == "lines" else 0
-    if variance == "jackknife":
-        vcov, n_clusters = _jackknife_vcov(design, outcome, data if panel is None else panel,
-                                           coef, level)
-    elif variance != "cluster":
-        raise ParameterError(f"variance={variance!r} is not one of ['cluster', 'jackknife']")
     profile = event_profile(coef, vcov, design.anticipation, level=level,
                             n_clusters=n_clusters or None)
     notes = tuple(dict.fromkeys(str(w.message) for w in caught
@@ -672,31 +670,6 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
     return ProfileFit(outcome=outcome, coef=coef, vcov=vcov, n_obs=fit.n_obs,
                       n_clusters=fit.n_clusters, profile=profile, notes=notes,
                       variance=variance)
-
-
-def _jackknife_vcov(design: BanStudyDesign, outcome: str, panel: pd.DataFrame,
-                    coef: pd.Series, level: float) -> tuple[pd.DataFrame, int]:
-    """CV3 covariance of the event-time coefficients from leave-one-destination-out refits
-    (a refit that fails or loses a coefficient is left out)."""
-    draws = []
-    for destination in sorted(panel["partner_iso3"].unique()):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                refit = fit_profile(design, outcome, level=level,
-                                    panel=panel[panel["partner_iso3"] != destination])
-        except (EstimationError, ParameterError, np.linalg.LinAlgError):
-            continue
-        if set(coef.index) <= set(refit.coef.index):
-            draws.append(refit.coef[coef.index].to_numpy(dtype=float))
-    g = len(draws)
-    if g < 3:
-        raise EstimationError(f"the cluster jackknife needs 3 or more successful "
-                              f"leave-one-destination-out refits; {g} succeeded")
-    values = np.vstack(draws)
-    deviations = values - values.mean(axis=0)
-    vcov = (g - 1) / g * deviations.T @ deviations
-    return pd.DataFrame(vcov, index=coef.index, columns=coef.index), g
 
 
 def pretrend_check(design: BanStudyDesign, outcome: str = "value_usd",

@@ -551,7 +551,7 @@ def _find_separation(y: np.ndarray, x: np.ndarray, groups: list[np.ndarray],
 def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
          cluster: str | None = None, tol: float = 1e-8, max_iter: int = 1000,
          drop_singletons: bool = True, separation: Literal["fe", "relu"] = "relu",
-         level: float = 0.95) -> PPMLResult:
+         level: float = 0.95, vcov: Literal["CV1", "CV3"] = "CV1") -> PPMLResult:
     """Poisson pseudo-maximum likelihood with absorbed high-dimensional fixed effects.
 
     Parameters
@@ -570,6 +570,14 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
     separation : ``"relu"`` (default) drops every separated observation (module
         docstring); ``"fe"`` only those in all-zero fixed-effect groups.
     level : confidence level of the intervals.
+    vcov : with ``cluster``, ``"CV1"`` (the sandwich with ``G / (G - 1)``, ppmlhdfe's
+        default) or ``"CV3"``, the cluster jackknife ``(G - 1) / G * sum_g d_g d_g'``
+        with ``d_g = (B - B_g)^{-1} s_g`` the one-step (Newton) change of the
+        coefficients when cluster ``g`` is left out (``B`` the information of the
+        partialled-out regressors, ``B_g`` and ``s_g`` cluster ``g``'s part of it and of
+        the score). For OLS this step is exact; for PPML it is the linearized jackknife.
+        CV3 is the more reliable choice with few or very unequal clusters (MacKinnon,
+        Nielsen and Webb 2023, J. Econometrics 232(2)).
 
     Returns
     -------
@@ -599,6 +607,9 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
         raise ParameterError(f"max_iter={max_iter!r} must be a positive integer")
     if separation not in ("fe", "relu"):
         raise ParameterError(f"separation={separation!r} is not one of ['fe', 'relu']")
+    vcov_type = vcov
+    if vcov_type not in ("CV1", "CV3"):
+        raise ParameterError(f"vcov={vcov_type!r} is not one of ['CV1', 'CV3']")
     for column in (parsed.outcome, *parsed.regressors):
         if not pd.api.types.is_numeric_dtype(data[column]):
             raise ParameterError(f"column {column!r} must be numeric, not {data[column].dtype}")
@@ -719,9 +730,15 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
         else:
             meat_scores = score
             factor = n / (n - 1) if n > 1 else np.nan
-        bread = _inverse(x_tilde.T @ (x_tilde * mu[:, None]), estimated)
-        meat = meat_scores.T @ meat_scores
-        vcov = factor * bread @ meat @ bread
+        information = x_tilde.T @ (x_tilde * mu[:, None])
+        bread = _inverse(information, estimated)
+        if vcov_type == "CV3" and cluster_codes is not None:
+            vcov = _jackknife_cv3(information, x_tilde, mu, score, cluster_codes, n_clusters)
+            vce_label = (f"cluster jackknife CV3 by {cluster} ({n_clusters} clusters, "
+                         "one-step)")
+        else:
+            meat = meat_scores.T @ meat_scores
+            vcov = factor * bread @ meat @ bread
         vcov = (vcov + vcov.T) / 2
         std_errors = np.sqrt(np.clip(np.diag(vcov), 0, None))
         if not (np.isfinite(std_errors).all() and np.isfinite(beta).all()):
@@ -772,6 +789,29 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
                       converged=True, dropped_collinear=list(dropped), n_missing=n_missing,
                       fixed_effects=tuple(fe_names), cluster=cluster,
                       pseudo_r2=_pseudo_r2(y, mu), sample=pd.Series(sample, index=data.index))
+
+
+def _jackknife_cv3(information: np.ndarray, x_tilde: np.ndarray, mu: np.ndarray,
+                   score: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
+    """One-step cluster jackknife: ``(G - 1) / G * sum_g d_g d_g'`` with
+    ``d_g = (B - B_g)^{-1} s_g`` (see :func:`ppml`, ``vcov="CV3"``)."""
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(n_clusters + 1))
+    k = information.shape[0]
+    total = np.zeros((k, k))
+    for g in range(n_clusters):
+        rows = order[bounds[g]:bounds[g + 1]]
+        xg = x_tilde[rows]
+        b_g = xg.T @ (xg * mu[rows, None])
+        s_g = score[rows].sum(axis=0)
+        try:
+            d_g = np.linalg.solve(information - b_g, s_g)
+        except np.linalg.LinAlgError as error:
+            raise EstimationError(f"the cluster jackknife cannot leave out cluster {g}: "
+                                  "the other clusters do not identify every coefficient"
+                                  ) from error
+        total += np.outer(d_g, d_g)
+    return (n_clusters - 1) / n_clusters * total
 
 
 def _inverse(gram: np.ndarray, names: list[str]) -> np.ndarray:
