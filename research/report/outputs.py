@@ -16,6 +16,7 @@ import pandas as pd
 
 from research.errors import ParameterError
 from research.files import write_atomic, write_csv, write_text_atomic
+from research.markup import escape_markdown
 
 # What a run read is noted by research.provenance (the data layer writes the notes without
 # importing this layer); the names stay importable from here.
@@ -28,6 +29,7 @@ from research.provenance import record_user_files as record_user_files
 from research.provenance import run_dir as run_dir
 from research.provenance import user_files_sha256 as user_files_sha256
 from research.report.etable import etable
+from research.report.tables import format_table as format_table
 
 FLOAT_FORMAT = "%.12g"
 
@@ -42,26 +44,98 @@ def _file_name(name: str) -> str:
     return name
 
 
-def save_figure(fig, name: str):
-    """Save ``fig`` as ``figures/<name>.png`` in the run folder; return ``fig``."""
+FIGURE_DPI = 200
+_numbers: dict[tuple[str, str], dict[str, int]] = {}  # (run folder, kind) -> name -> number
+
+
+def _number_of(kind: str, name: str) -> int:
+    """The number of figure or table ``name`` in this run: the next one the first time
+    a name is captioned, the same one when it is saved again (a cell run twice)."""
+    numbers = _numbers.setdefault((str(run_dir()), kind), {})
+    return numbers.setdefault(name, len(numbers) + 1)
+
+
+def _caption_markdown(kind: str, number: int, caption: str | None) -> str:
+    text = f"**{kind} {number}.**"
+    return f"{text} {escape_markdown(caption)}" if caption else text
+
+
+def _note_markdown(note: str | None) -> str:
+    return f"*Note:* {escape_markdown(note)}" if note else ""
+
+
+def save_figure(fig, name: str, *, caption: str | None = None, note: str | None = None):
+    """Save ``fig`` as ``figures/<name>.svg`` and ``figures/<name>.png`` (200 dpi) in the
+    run folder; return ``fig``.
+
+    Parameters
+    ----------
+    fig : a matplotlib figure.
+    name : a plain file name, without extension.
+    caption : what the figure shows. With a caption or a note the figure gets the next
+        number of the run ("Figure 1", "Figure 2", ...) and is shown here, followed by
+        "Figure N. caption" and the note under it; it is then closed, so that the
+        notebook does not show it twice (end the call with ``;``).
+    note : source, sample, method and units, shown under the figure.
+
+    Without a caption or a note nothing is shown (matplotlib's inline display shows
+    the figure as before). The SVG carries no date, so the same figure gives the same
+    file.
+    """
     folder = run_dir()
     if folder is not None:
-        target = folder / "figures" / f"{_file_name(name)}.png"
-        write_atomic(target, lambda p: fig.savefig(p, format="png", dpi=110,
-                                                   bbox_inches="tight"))
+        base = folder / "figures" / _file_name(name)
+        write_atomic(base.with_name(f"{base.name}.svg"),
+                     lambda p: fig.savefig(p, format="svg", bbox_inches="tight",
+                                           metadata={"Date": None}))
+        write_atomic(base.with_name(f"{base.name}.png"),
+                     lambda p: fig.savefig(p, format="png", dpi=FIGURE_DPI,
+                                           bbox_inches="tight"))
+    if caption or note:
+        _show(fig, "\n\n".join(t for t in (_caption_markdown("Figure", _number_of(
+            "figure", _file_name(name)), caption), _note_markdown(note)) if t))
     return fig
 
 
-def save_table(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def _show(fig, markdown: str) -> None:
+    """Display ``fig``, then ``markdown`` under it; close ``fig`` (shown once)."""
+    from IPython.display import Markdown, display
+
+    display(fig)
+    display(Markdown(markdown))
+    try:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    except ImportError:  # pragma: no cover - matplotlib draws every figure
+        pass
+
+
+def save_table(frame: pd.DataFrame, name: str, *, caption: str | None = None,
+               note: str | None = None, **formatting) -> pd.DataFrame:
     """Save ``frame`` as ``tables/<name>.csv`` in the run folder; return it.
 
     Text cells that a spreadsheet would run as a formula get a leading ``'``
     (:func:`research.files.write_csv`); ``name`` must be a plain file name.
+
+    With a ``caption`` or a ``note`` the table gets the next number of the run
+    ("Table 1", ...) and is shown here formatted for people
+    (:func:`research.report.tables.format_table`, which takes ``formatting``):
+    "Table N. caption" above it and the note (source, sample, method, units) under
+    it. The returned frame is unchanged; do not display it again.
     """
     folder = run_dir()
     if folder is not None:
         target = folder / "tables" / f"{_file_name(name)}.csv"
         write_csv(frame, target, lineterminator="\n", float_format=FLOAT_FORMAT)
+    if caption or note:
+        from IPython.display import Markdown, display
+
+        number = _number_of("table", _file_name(name))
+        display(Markdown(_caption_markdown("Table", number, caption)))
+        display(format_table(frame, **formatting))
+        if note:
+            display(Markdown(_note_markdown(note)))
     return frame
 
 

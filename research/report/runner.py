@@ -44,6 +44,7 @@ from research.errors import ParameterError, ReportError
 from research.files import make_temp_dir, sha256_file, write_text_atomic
 from research.report.lock import remove_leftovers, reports_lock, temporary_prefix
 from research.report.outputs import INPUTS_FILE, RUN_DIR_VARIABLE, read_inputs
+from research.report.page import PAGE_CSS, finish_page
 from research.report.parameters import check_parameters, check_values
 
 SCHEDULER_VARIABLE = "RESEARCH_DASK_SCHEDULER"
@@ -230,6 +231,9 @@ OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 """
+# and with the page style of research.report.page (tables wrap, nothing scrolls in print)
+OFFLINE_TEMPLATE += ("{% block extra_css %}{{ super() }}<style>" + PAGE_CSS
+                     + "</style>{% endblock extra_css %}\n")
 REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']?\s*(?:https?:)?//", re.IGNORECASE)
 
 
@@ -284,6 +288,10 @@ def _failure(error: BaseException) -> dict:
             "traceback": "".join(traceback.format_exception(error))}
 
 
+# run at kernel start: pandas shows full cells and warnings print without file paths
+KERNEL_SETUP = "__import__('research.report.tables', fromlist=['_']).configure_kernel()"
+
+
 def _kernel_manager_class(env: dict[str, str]):
     """A kernel manager class whose kernels get ``env`` on top of this process's variables.
 
@@ -298,8 +306,17 @@ def _kernel_manager_class(env: dict[str, str]):
             # the kernel's own start-up log (e.g. ipykernel's warning that a local kernel
             # talks over TCP) is noise in batch runs; the notebook's warnings still show
             kw["extra_arguments"] = [*kw.get("extra_arguments", []),
-                                     "--IPKernelApp.log_level=ERROR"]
+                                     "--IPKernelApp.log_level=ERROR",
+                                     f"--IPKernelApp.exec_lines={KERNEL_SETUP}"]
             return await super()._async_pre_start_kernel(**kw)
+
+        async def _async_interrupt_kernel(self):
+            # papermill shuts the kernel down after the last cell, and jupyter_client
+            # interrupts it first; the idle kernel then logs "KeyboardInterrupt caught in
+            # kernel" in successful runs. Nothing runs at shutdown, so skip the interrupt.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
 
     return RunKernelManager
 
@@ -351,6 +368,7 @@ def run_one(spec: RunSpec, reports_dir: Path | None = None,
     if executed.exists():
         try:
             _normalize_executed(executed, spec)
+            finish_page(executed, {**manifest, "inputs": read_inputs(work)}, spec.notebook)
             _html(executed, work / f"{spec.name}.html", spec.title)
         except Exception as error:  # noqa: BLE001
             manifest["status"] = "failed"
