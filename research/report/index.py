@@ -112,6 +112,27 @@ def _verdict(h: dict) -> str:
             + (f' <span class="note">{first}</span>' if first else ""))
 
 
+def failure_place(error: dict) -> str:
+    """Where a run failed: ``cell N`` for a notebook cell, or ``before the notebook
+    ran`` when it failed before its kernel started (bad parameters, a missing
+    notebook: the runner records no cell)."""
+    cell = error.get("cell_index")
+    return "before the notebook ran" if cell is None else f"cell {cell}"
+
+
+def _links(manifest: dict, href: str, name: str) -> list[str]:
+    """Links to the run's report, notebook and manifest, each only when the run wrote
+    it (the manifest's ``outputs``; a manifest without that list links all three)."""
+    outputs = manifest.get("outputs")
+    present = None if not isinstance(outputs, list) else {str(o) for o in outputs}
+    links = []
+    for file, label in ((f"{name}.html", "report"), (f"{name}.ipynb", "notebook")):
+        if present is None or file in present:
+            links.append(f'<a href="{href}/{html.escape(quote(file))}">{label}</a>')
+    links.append(f'<a href="{href}/manifest.json">manifest</a>')
+    return links
+
+
 def _last_failure(manifest: dict) -> str:
     """A note for a kept good report whose latest rerun failed (see ``failure.json``)."""
     failure = manifest.get("last_failure")
@@ -120,8 +141,9 @@ def _last_failure(manifest: dict) -> str:
     failure = failure if isinstance(failure, dict) else {}
     name = quote(str(manifest.get("name", "")))
     return (f'<div class="note failed">last rerun failed '
-            f'({html.escape(str(failure.get("finished")))}) at cell '
-            f'{html.escape(str(failure.get("cell_index")))}: '
+            f'({html.escape(str(failure.get("finished")))}) '
+            f'{"" if failure.get("cell_index") is None else "at "}'
+            f'{html.escape(failure_place(failure))}: '
             f'{html.escape(str(failure.get("ename")))}: '
             f'{html.escape(str(failure.get("evalue"))[:300])}; the report shown is the last '
             f'good one (<a href="{html.escape(name)}/failure.json">failure</a>)</div>')
@@ -143,14 +165,12 @@ def render_index(manifests: list[dict]) -> str:
         name = str(m["name"])
         parameters = m.get("parameters", {})
         href = html.escape(quote(name))
-        links = [f'<a href="{href}/{href}.html">report</a>',
-                 f'<a href="{href}/{href}.ipynb">notebook</a>',
-                 f'<a href="{href}/manifest.json">manifest</a>']
+        links = _links(m, href, name)
         status = str(m.get("status", "unknown"))
         error = m.get("error") or {}
         detail = ""
         if status in ("failed", "corrupt"):
-            detail = (f'<div class="note">cell {html.escape(str(error.get("cell_index")))}: '
+            detail = (f'<div class="note">{html.escape(failure_place(error))}: '
                       f'{html.escape(str(error.get("ename")))}: '
                       f'{html.escape(str(error.get("evalue"))[:300])}</div>')
         detail += _last_failure(m)
