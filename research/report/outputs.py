@@ -129,14 +129,30 @@ def save_table(frame: pd.DataFrame, name: str, *, caption: str | None = None,
         target = folder / "tables" / f"{_file_name(name)}.csv"
         write_csv(frame, target, lineterminator="\n", float_format=FLOAT_FORMAT)
     if caption or note:
-        from IPython.display import Markdown, display
-
-        number = _number_of("table", _file_name(name))
-        display(Markdown(_caption_markdown("Table", number, caption)))
-        display(format_table(frame, **formatting))
-        if note:
-            display(Markdown(_note_markdown(note)))
+        show_table(frame, caption=caption, note=note, name=name, **formatting)
     return frame
+
+
+def show_table(frame: pd.DataFrame, *, caption: str | None = None, note: str | None = None,
+               name: str | None = None, **formatting) -> None:
+    """Show ``frame`` formatted for people, numbered "Table N" with its caption above
+    and its note (source, sample, method, units) under it.
+
+    ``formatting`` goes to :func:`research.report.tables.format_table` (``digits``,
+    ``decimals``, ``index``). ``name`` keeps the number of a table shown again (a
+    cell run twice); by default each call is a new table. Nothing is saved: use
+    :func:`save_table` for the CSV.
+    """
+    from IPython.display import Markdown, display
+
+    if name is None:  # a table only shown: a key no saved table has (file names have no /)
+        name = f"shown/{len(_numbers.get((str(run_dir()), 'table'), {}))}"
+    else:
+        name = _file_name(name)
+    display(Markdown(_caption_markdown("Table", _number_of("table", name), caption)))
+    display(format_table(frame, **formatting))
+    if note:
+        display(Markdown(_note_markdown(note)))
 
 
 def save_etable(results, name: str, **options) -> str:

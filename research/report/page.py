@@ -56,6 +56,7 @@ _PATH = re.compile(r"(?<![\w.~/\\])(?:file://)?(?:[A-Za-z]:[\\/]|~?/)"
 _WARNING = re.compile(r"^(?:(?P<path>\S.*?):(?P<line>\d+): )?"
                       r"(?P<category>[A-Z]\w*Warning|Warning): (?P<message>.*)$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ANSI_SPLIT = re.compile(r"(\x1b\[[0-9;]*[A-Za-z])")
 
 
 def scrub_paths(text: str) -> str:
@@ -67,8 +68,12 @@ def scrub_paths(text: str) -> str:
     'ban_study.py:218: FewClustersWarning'
     >>> scrub_paths("values in USD/kg stay")
     'values in USD/kg stay'
+    >>> scrub_paths("\\x1b[32m/home/ana/x.py\\x1b[39m")  # in a coloured traceback
+    '\\x1b[32mx.py\\x1b[39m'
     """
-    return _PATH.sub(lambda m: m.group("name") or "…", text)
+    parts = _ANSI_SPLIT.split(text)  # colour codes kept, the text between them scrubbed
+    return "".join(part if index % 2 else _PATH.sub(lambda m: m.group("name") or "…", part)
+                   for index, part in enumerate(parts))
 
 
 def _sentence(text: str) -> str:

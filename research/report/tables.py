@@ -100,7 +100,9 @@ def _formatter(column: pd.Series, name: str, digits: int, decimals: int | None):
 
 
 def format_table(frame: pd.DataFrame, *, digits: int = 3,
-                 decimals: Mapping[str, int] | None = None, index: bool = False):
+                 decimals: Mapping[str, int] | None = None, index: bool = False,
+                 scale: Mapping[str, float] | None = None,
+                 labels: Mapping[str, str] | None = None):
     """``frame`` for display on a report page (a pandas Styler).
 
     Parameters
@@ -111,6 +113,10 @@ def format_table(frame: pd.DataFrame, *, digits: int = 3,
         :func:`column_decimals`); large values keep all their integer digits.
     decimals : fixed decimals for named columns, overriding ``digits``.
     index : show the index as columns (e.g. a ``year`` index).
+    scale : divide named columns by a number for display, e.g. ``{"budget_jpy": 1e12}``
+        with ``labels={"budget_jpy": "budget (yen tn)"}`` (say the unit in the header).
+    labels : headers to show instead of column names; ``decimals`` and ``scale`` use
+        the column names. Names the table does not have are ignored.
 
     Returns
     -------
@@ -130,13 +136,17 @@ def format_table(frame: pd.DataFrame, *, digits: int = 3,
                      for c in table.columns]
     if table.columns.duplicated().any():
         raise ValueError(f"format_table: duplicate column names {list(table.columns)}")
+    for name, divisor in (scale or {}).items():
+        if name in table.columns:  # one scale serves several tables of a notebook
+            table[name] = pd.to_numeric(table[name]) / divisor
     fixed = dict(decimals or {})
     formatters = {name: _formatter(table[name], name, digits, fixed.get(name))
                   for name in table.columns}
     # a fixed id from the content (pandas' default is random) keeps the page reproducible
     uuid = hashlib.sha256(table.to_csv().encode("utf-8")).hexdigest()[:10]
     styler = Styler(table, uuid=uuid, cell_ids=False).format(formatters, na_rep=MISSING)
-    styler = styler.format_index(escape="html", axis=1).hide(axis="index")
+    styler = styler.format_index(lambda c: escape_html((labels or {}).get(c, c)), axis=1)
+    styler = styler.hide(axis="index")
     return styler.set_table_attributes(f'class="{TABLE_CLASS}"')
 
 
