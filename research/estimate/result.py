@@ -55,7 +55,27 @@ TIDY_COLUMNS = ["term", "estimate", "std_error", "conf_low", "conf_high", "p_val
 
 def tidy_row(term: str, estimate: float, std_error: float, n_obs: int, method: str,
              level: float = 0.95) -> dict[str, Any]:
-    """One tidy row with a normal-approximation interval and two-sided p-value."""
+    """One tidy row with a normal-approximation interval and two-sided p-value.
+
+    Parameters
+    ----------
+    term : the coefficient's name, e.g. ``"post_average"``.
+    estimate, std_error : the point estimate and its standard error (same units).
+    n_obs : observations used.
+    method : short name of the estimator.
+    level : confidence level of the interval ``estimate -/+ z * std_error``.
+
+    Returns
+    -------
+    A dict with the :data:`TIDY_COLUMNS` keys; ``p_value`` is NaN when ``std_error`` is
+    not a positive number.
+
+    Examples
+    --------
+    >>> row = tidy_row("post_average", -0.5, 0.25, n_obs=120, method="ppml")
+    >>> round(row["conf_low"], 3), round(row["conf_high"], 3), round(row["p_value"], 4)
+    (-0.99, -0.01, 0.0455)
+    """
     z = stats.norm.ppf(0.5 + level / 2)
     if np.isfinite(std_error) and std_error > 0:
         p_value = float(2 * stats.norm.sf(abs(estimate / std_error)))
@@ -151,6 +171,25 @@ class Result:
     headline : the term the report index shows, as a dict with ``term``,
         ``label``, ``estimate``, ``conf_low``, ``conf_high`` (in the units of ``label``).
     notes : plain-language caveats (identification, sample, data limits).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> row = tidy_row("post_minus_pre", -0.25, 0.1, n_obs=48, method="difference in means")
+    >>> result = Result(method="difference in means", table=pd.DataFrame([row]),
+    ...                 headline={"term": "post_minus_pre", "label": "post - pre, log points",
+    ...                           "estimate": -0.25, "conf_low": row["conf_low"],
+    ...                           "conf_high": row["conf_high"]},
+    ...                 notes=["No control group."])
+    >>> print(result.summary())
+    Method: difference in means
+    post - pre, log points: -0.25 [-0.446, -0.054]
+              term  estimate  std_error  conf_low  conf_high  p_value  n_obs              method
+    post_minus_pre     -0.25        0.1    -0.446     -0.054  0.01242     48 difference in means
+    Note: No control group.
+    >>> result.tidy()[["term", "estimate", "n_obs"]]
+                 term  estimate  n_obs
+    0  post_minus_pre     -0.25     48
     """
 
     method: str
@@ -175,7 +214,12 @@ class Result:
         return "\n".join(lines)
 
     def plot(self, ax=None):
-        """A coefficient plot with 95% intervals; returns the matplotlib Figure."""
+        """A coefficient plot with 95% intervals; returns the matplotlib Figure.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes to draw on (default: a new figure).
+        """
         import matplotlib.pyplot as plt
 
         table = self.tidy()
