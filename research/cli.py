@@ -494,10 +494,13 @@ def _dates(frame, column: str, path: Path):
     if column not in frame.columns:
         raise SourceFormatError(str(path), f"no column {column!r}; columns: {list(frame.columns)}",
                                 field=column)
+    from research.estimate.panel import out_of_range
+
     text = frame[column].astype(str)
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-    if parsed.isna().any():
-        row = int(parsed.isna().to_numpy().argmax())
+    bad = parsed.isna() | out_of_range(parsed)
+    if bad.any():  # unparsable, or beyond 1677-2262 (pandas 2 reads 1600 coarsely)
+        row = int(bad.to_numpy().argmax())
         raise SourceFormatError(str(path), "not an ISO date such as 2023-12-01 or 2023-12",
                                 field=column, value=text.iloc[row], row=row + _first_row(path))
     return parsed

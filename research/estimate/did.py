@@ -142,13 +142,13 @@ def _prepare(panel: pd.DataFrame, outcome: str, unit: str, time: str, cohort: st
     if data[unit].isna().any():
         raise PanelError(PANEL, "missing unit id", field=unit,
                          row=data.index[int(np.flatnonzero(data[unit].isna().to_numpy())[0])])
+    unique_rows(data, [unit, time])  # named with the values as given
     for column in (time, cohort, outcome):
         # periods as integers (e.g. years); a cell that is not a number is named
         data[column] = numeric_column(data, column)
     if data[time].isna().any():
         raise PanelError(PANEL, "missing period", field=time,
                          row=data.index[int(np.flatnonzero(data[time].isna().to_numpy())[0])])
-    unique_rows(data, [unit, time])
     data[cohort] = data[cohort].fillna(0)
     if (data[cohort] < 0).any():
         raise PanelError(PANEL, "negative first treated period; use 0 for never treated",

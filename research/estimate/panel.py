@@ -72,7 +72,7 @@ def numeric_column(panel: pd.DataFrame, column: str, *, source: str = PANEL,
         if infinite.any():
             position = int(np.flatnonzero(infinite)[0])
             raise PanelError(source, "not a finite number", field=column,
-                             value=values.iloc[position],
+                             value=str(_plain(values.iloc[position])),
                              row=_row_label(panel, position, row_offset))
     return numbers
 
@@ -88,7 +88,7 @@ def date_column(panel: pd.DataFrame, column: str, *, source: str = PANEL,
     else:
         text = values.astype("string").str.strip()
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        bad = parsed.isna() & text.notna()
+        bad = (parsed.isna() | out_of_range(parsed)) & text.notna()
         if bad.any():
             position = int(np.flatnonzero(bad.to_numpy())[0])
             raise PanelError(source, "not an ISO date such as 2023-12-01 (years 1677 to "
@@ -156,7 +156,21 @@ def timestamp(value: object, name: str) -> pd.Timestamp:
                              f"({error})") from error
     if stamp is pd.NaT:
         raise ParameterError(f"{name}={value!r} is not a date such as 2023-12-01")
-    return stamp
+    if not in_range(stamp):
+        raise ParameterError(f"{name}={value!r} is not a date such as 2023-12-01 (outside "
+                             "the years 1677 to 2262 that pandas holds)")
+    return stamp.as_unit("ns")
+
+
+def out_of_range(dates: pd.Series) -> pd.Series:
+    """True where ``dates`` lie outside pandas' nanosecond range (see :func:`in_range`)."""
+    return dates.notna() & ((dates < pd.Timestamp.min) | (dates > pd.Timestamp.max))
+
+
+def in_range(stamp: pd.Timestamp) -> bool:
+    """Whether ``stamp`` lies in pandas' nanosecond range (1677-09-21 to 2262-04-11);
+    pandas 2 parses dates beyond it (``1600-01-01``) at a coarser resolution."""
+    return bool(pd.Timestamp.min <= stamp <= pd.Timestamp.max)
 
 
 def _plain(value: object) -> object:

@@ -41,7 +41,9 @@ UNREADABLE_GRACE_SECONDS = 10.0
 TEMPORARY = re.compile(r"\.(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]{0,99})\."
                        r"(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]{1,10})\.[a-z0-9_]{8}")
 
-_held: dict[Path, int] = {}  # lock files this process holds, with their nesting depth
+# lock files held, by (path, thread), with their nesting depth: a nested call in the same
+# thread holds the one lock; another thread of this process waits like another process
+_held: dict[tuple[Path, int], int] = {}
 _held_guard = threading.Lock()
 
 
@@ -187,9 +189,14 @@ def _prepare_folder(reports_dir: Path) -> None:
     except OSError as error:
         raise ReportError(f"{reports_dir}: cannot create the reports folder: "
                           f"{error.strerror or error}") from error
-    if not os.access(reports_dir, os.W_OK | os.X_OK):
+    if not _writable(reports_dir):
         raise ReportError(f"{reports_dir}: the reports folder is not writable (permission "
                           "denied); give another folder (--out) or change its permissions")
+
+
+def _writable(folder: Path) -> bool:
+    """Whether this process may create entries in ``folder``."""
+    return os.access(folder, os.W_OK | os.X_OK)
 
 
 @contextlib.contextmanager
@@ -202,7 +209,8 @@ def reports_lock(reports_dir: Path, wait: float | None = None) -> Iterator[LockH
     wait : seconds to wait while another live run holds it (default
         :func:`lock_wait`); then :class:`ReportsLockedError` names the holder.
 
-    Nested use in one process (a regenerate inside an update) holds the one lock. A stale
+    Nested use in one thread (a regenerate inside an update) holds the one lock; another
+    thread waits as another process would. A stale
     lock (its process gone from this host) is taken over; the lock is removed on exit
     only while it is still this run's.
     """
@@ -210,9 +218,10 @@ def reports_lock(reports_dir: Path, wait: float | None = None) -> Iterator[LockH
     wait = lock_wait(wait)
     _prepare_folder(reports_dir)
     path = reports_dir / LOCK_FILE
+    key = (path, threading.get_ident())
     with _held_guard:
-        if path in _held:
-            _held[path] += 1
+        if key in _held:
+            _held[key] += 1
             nested = True
         else:
             nested = False
@@ -221,7 +230,7 @@ def reports_lock(reports_dir: Path, wait: float | None = None) -> Iterator[LockH
             yield read_holder(path) or LockHolder(os.getpid(), host_name(), "")
         finally:
             with _held_guard:
-                _held[path] -= 1
+                _held[key] -= 1
         return
     me = LockHolder(pid=os.getpid(), host=host_name(),
                     started=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -247,12 +256,12 @@ def reports_lock(reports_dir: Path, wait: float | None = None) -> Iterator[LockH
                 f"gone, remove {path}", holder)
         time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
     with _held_guard:
-        _held[path] = 1
+        _held[key] = 1
     try:
         yield me
     finally:
         with _held_guard:
-            del _held[path]
+            del _held[key]
         current = read_holder(path)
         if current is not None and current.token == me.token:
             path.unlink(missing_ok=True)
