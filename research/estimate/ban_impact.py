@@ -228,7 +228,40 @@ def ban_event_study(event_id: str, basket: str, controls: list[str] | str = "aut
                     flows: pd.DataFrame | None = None) -> tuple[EventStudyResult, BanDesign]:
     """Event study of a registry event on a basket, clustered by destination.
 
-    Returns the result and the design (panel and description). See :func:`ban_design`.
+    The design (products, destinations or annual) follows from the event's targets and
+    date, as the module docstring explains; :func:`ban_design` builds it and
+    :func:`estimate_design` estimates it.
+
+    Parameters
+    ----------
+    event_id : id in the event registry (bundled or your own), e.g. ``"B2"``.
+    basket : named basket, e.g. ``"graphite"``.
+    controls : control product groups (products design) or control destinations as
+        ISO3 codes (destinations design), or ``"auto"``: the groups no registry measure
+        touched inside the window, or every other destination.
+    outcome : ``"value_usd"`` or ``"quantity"`` (the annual design always uses quantity).
+    window : first and last event month kept (monthly designs).
+    anticipation : months before the event allowed to respond (front-loading between
+        announcement and effective date); the reference month is ``-(anticipation + 1)``.
+    method : ``"ppml"`` (Poisson pseudo-ML) or ``"ols_log"`` (OLS on the log outcome).
+    flows : a tidy trade table to use instead of the bundled one (e.g. refreshed data).
+
+    Returns
+    -------
+    The EventStudyResult (effects in log points, ``post_effect`` and the event-time table
+    also in %) and the BanDesign (panel, design name, treated units, controls, notes).
+
+    Examples
+    --------
+    The December 2023 graphite licensing (B2), which hit every destination: graphite
+    against product groups no measure touched in the window, with one month of
+    front-loading.
+
+    >>> result, design = ban_event_study("B2", "graphite", anticipation=1)
+    >>> design.design, design.treated_label, design.controls
+    ('products', 'graphite', ['polysilicon', 'rare_earths'])
+    >>> round(float(result.post_effect["pct"]), 1)  # average post-event change, %
+    -43.0
     """
     design = ban_design(event_id, basket, controls, outcome, window, flows)
     return estimate_design(design, method, window, anticipation), design
@@ -294,6 +327,12 @@ def diversion_design(event_id: str, basket: str,
     outcome : ``"value_usd"`` or ``"quantity"``.
     window : event-time window in months (monthly data).
     flows : tidy trade table to use instead of the bundled one.
+
+    Examples
+    --------
+    >>> design = diversion_design("B2", "graphite")
+    >>> design.design, design.treated_label, design.outcome
+    ('diversion', 'KOR, MEX, MYS, THA, VNM', 'value_usd')
 
     Notes
     -----
@@ -390,6 +429,19 @@ def unit_value_design(event_id: str, basket: str, controls: list[str] | str = "a
     (``method="ols_log"``), so coefficients are proportional changes of the treated
     flows' unit values relative to the controls'. Unit values mix product grades and
     destinations: a shift of the mix towards dearer grades shows up as a price rise.
+
+    Parameters
+    ----------
+    event_id, basket : registry event and basket, e.g. ``"B2"`` and ``"graphite"``.
+    controls : as for :func:`ban_design`.
+    window : event-time window in months (monthly designs).
+    flows : tidy trade table to use instead of the bundled one.
+
+    Examples
+    --------
+    >>> design = unit_value_design("B2", "graphite")
+    >>> design.design, design.outcome
+    ('products (unit values)', 'unit_value')
     """
     design = ban_design(event_id, basket, controls, "value_usd", window, flows)
     panel = design.panel.copy()
@@ -437,6 +489,16 @@ def event_summary(event: pd.Series) -> str:
     Every field is escaped (:func:`research.markup.escape_markdown`: a user's event
     text shows literally, never as markup) and only plain http/https source addresses
     become links.
+
+    Parameters
+    ----------
+    event : one row of the event registry (:func:`research.reference.events.get_event`).
+
+    Examples
+    --------
+    >>> from research.reference.events import get_event
+    >>> print(event_summary(get_event("B2")).splitlines()[2])
+    - Announced 2023-10-20, effective 2023-12-01, ended or suspended –
     """
     from research.markup import escape_markdown, markdown_link
 
