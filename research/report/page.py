@@ -106,8 +106,11 @@ def diagnostics_from_stderr(text: str) -> list[str]:
         found = _WARNING.match(line)
         if found:
             close()
+            # Python's format may continue the message up to the source line; the
+            # one-line format (no path) has no source line: the message ends here
             current = {"category": found.group("category"),
-                       "message": [found.group("message")], "source": False}
+                       "message": [found.group("message")],
+                       "source": found.group("path") is None}
         elif not line.strip():
             continue
         elif current is not None and line[:1].isspace():
@@ -214,8 +217,10 @@ def finish_page(path: Path, manifest: dict, notebook: str | None = None) -> None
     import nbformat
 
     document = nbformat.read(path, as_version=4)
+    earlier = [sentence for c in document.cells if c.get("id") == PAGE_CELLS[0]
+               for sentence in c.metadata.get("diagnostics", [])]
     document.cells = [c for c in document.cells if c.get("id") not in PAGE_CELLS]
-    sentences = take_stderr(document)
+    sentences = earlier + take_stderr(document)
     name = notebook or str(manifest.get("notebook") or "")
     texts = (diagnostics_markdown(sentences),
              references_markdown(name, manifest.get("inputs") or {}),
@@ -225,4 +230,5 @@ def finish_page(path: Path, manifest: dict, notebook: str | None = None) -> None
         cell["id"] = cell_id
         cell.metadata["tags"] = [cell_id]
         document.cells.append(cell)
+    document.cells[-3].metadata["diagnostics"] = sentences  # kept when finished again
     nbformat.write(document, path)
