@@ -235,6 +235,16 @@ def placebo_in_space(design, method: str = "ppml", window: tuple[int, int] = (-2
     Returns
     -------
     PlaceboResult with the actual and placebo average post effects in log points.
+
+    Examples
+    --------
+    B2 (graphite) has two control groups, so two placebo assignments and a smallest
+    attainable p-value of 1/3 (skipped here: three PPML fits take several seconds):
+
+    >>> from research.estimate.ban_impact import ban_design
+    >>> placebo = placebo_in_space(ban_design("B2", "graphite"), anticipation=1)  # doctest: +SKIP
+    >>> placebo.headline["p_value"]  # doctest: +SKIP
+    1.0
     """
     from research.estimate.ban_impact import BanDesign, estimate_design
 
@@ -532,6 +542,30 @@ def wild_bootstrap_event_study(design, window: tuple[int, int] = (-24, 12),
     dummies of the treated units and unit and period dummies), clustered by destination;
     the restriction is the mean of the post-event coefficients (``post_average``).
     Webb weights by default: ban designs have 8 to 40 destinations.
+
+    Parameters
+    ----------
+    design : a :class:`~research.estimate.ban_impact.BanDesign`.
+    window, anticipation : as for :func:`~research.estimate.ban_impact.estimate_design`
+        (annual designs use every year and no anticipation).
+    weights : bootstrap weights per cluster: ``"webb"`` (six-point, default) or
+        ``"rademacher"`` (see :func:`wild_cluster_bootstrap`).
+    n_boot, seed : bootstrap draws and random seed.
+    alternative : ``"two-sided"`` (default), ``"less"`` or ``"greater"``.
+    level : confidence level of the interval (by test inversion).
+
+    Returns
+    -------
+    WildBootstrapResult with the estimate, its CRV1 standard error, the bootstrap p-value
+    and interval, in log points (the headline in %).
+
+    Examples
+    --------
+    >>> from research.estimate.ban_impact import ban_design
+    >>> boot = wild_bootstrap_event_study(ban_design("B2", "graphite"), anticipation=1,
+    ...                                   n_boot=999, seed=1)
+    >>> boot.n_clusters, round(boot.headline["p_value"], 3)
+    (14, 0.006)
     """
     from research.estimate.ban_impact import BanDesign
     from research.estimate.event_study import event_study_matrix

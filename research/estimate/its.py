@@ -267,6 +267,20 @@ def interrupted_time_series(series: pd.Series, intervention: pd.Timestamp | str,
     of actual - counterfactual over the post period, in the series' units; interval and
     p-value from the comonotone approximation described in the module docstring;
     ``std_error`` NaN).
+
+    Examples
+    --------
+    China's graphite exports to Japan around the December 2023 licensing (B2), with
+    November, the front-loading month, left out of the counterfactual fit:
+
+    >>> from research import datasets
+    >>> flows = datasets.load("china_exports_monthly")
+    >>> series = flow_series(flows, "JPN", "graphite")
+    >>> result = interrupted_time_series(series, "2023-12-01", anticipation=1)
+    >>> result.tidy()["term"].tolist()
+    ['step', 'pulse', 'ramp', 'post_shortfall']
+    >>> result.headline["label"]
+    'post-period shortfall (actual - counterfactual), USD'
     """
     kinds = tuple(kinds)
     for kind in kinds:
