@@ -98,5 +98,16 @@ def markdown_link(url: object) -> str:
 
 
 def markdown_list(items: Iterable[object]) -> str:
-    """A Markdown bullet list, one escaped line per item."""
+    """A Markdown bullet list, one escaped line per item.
+
+    Parameters
+    ----------
+    items : the lines, as text or anything ``str`` turns into text.
+
+    Examples
+    --------
+    >>> print(markdown_list(["graphite licensing", "*not* emphasis"]))
+    - graphite licensing
+    - \\*not\\* emphasis
+    """
     return "\n".join(f"- {escape_markdown(item)}" for item in items)

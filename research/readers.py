@@ -108,6 +108,19 @@ def read_file(source: str, path: Path | str) -> pd.DataFrame:
     SourceFormatError
         The file does not have the source's layout or content (named file, sheet, row,
         column and value).
+
+    Examples
+    --------
+    A FRED download (``fredgraph.csv``) of the yen per dollar rate:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "fredgraph.csv"
+    >>> _ = path.write_text("observation_date,DEXJPUS\\n2024-01-02,141.8\\n2024-01-03,.\\n",
+    ...                     encoding="utf-8")
+    >>> read_file("fred", path)[["date", "series_id", "value", "unit"]]
+            date series_id  value         unit
+    0 2024-01-02   DEXJPUS  141.8  JPY per USD
     """
     readers, missing = _collect()
     if source not in readers:

@@ -200,6 +200,10 @@ def basket_codes(name: str) -> list[str]:
     the user folder; the others are constants.
     Raises :class:`~research.errors.ParameterError` listing the allowed names.
 
+    Parameters
+    ----------
+    name : a bundled basket (:func:`basket_names`) or one of the user folder.
+
     Examples
     --------
     >>> basket_codes("graphite")

@@ -361,6 +361,10 @@ def load_events(user: bool = True) -> pd.DataFrame:
     With ``RESEARCH_USER_DIR`` set, the user's events follow the bundled ones
     (``user=False`` leaves them out).
 
+    Parameters
+    ----------
+    user : include the events of the user folder (``RESEARCH_USER_DIR``).
+
     Examples
     --------
     >>> events = load_events(user=False)
@@ -373,10 +377,21 @@ def load_events(user: bool = True) -> pd.DataFrame:
 def get_event(event_id: str) -> pd.Series:
     """One event by id (e.g. ``'B1'``), bundled or from the user folder.
 
+    Parameters
+    ----------
+    event_id : the event's id: ``A1``..``C99`` for the bundled timeline, any other for
+        your own.
+
     Raises
     ------
     ParameterError
         Unknown id; the message lists the valid ids.
+
+    Examples
+    --------
+    >>> event = get_event("B2")
+    >>> event["event_type"], f"{event['effective']:%Y-%m-%d}", event["basket"]
+    ('licensing', '2023-12-01', 'graphite')
     """
     events = load_events()
     match = events[events["event_id"] == event_id]

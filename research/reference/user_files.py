@@ -632,12 +632,33 @@ def read_user_dir(directory: Path | str) -> UserData:
     Cached on the files' names, sizes and modification times, so an edited file is
     read again. The frames are shared: copy them before changing them.
 
+    Parameters
+    ----------
+    directory : the folder of your ``.yaml``, ``.yml`` and ``.toml`` files.
+
+    Returns
+    -------
+    UserData with the folder's ``events`` and ``baskets`` as tables in the bundled
+    schemas.
+
     Raises
     ------
     UserFileError
         A file is invalid; the message starts with ``file:line``.
     DataNotFoundError
         The folder does not exist.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "mine.yaml").write_text(
+    ...     'baskets:\\n  - name: natural_graphite\\n    product_group: graphite\\n'
+    ...     '    lines: ["250410"]\\n', encoding="utf-8")
+    >>> read_user_dir(folder).baskets[["basket", "hs6", "product_group"]]
+                 basket     hs6 product_group
+    0  natural_graphite  250410      graphite
     """
     directory = Path(directory).expanduser().resolve()
     stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size)
