@@ -982,6 +982,17 @@ def ban_scenario(event_id: str = "C6", basket: str = "rare_earths", episode: str
     ScenarioResult
         Its headline carries the episode's verdict and reasons; a *not identified*
         episode gives no number (a descriptive path, or the projection only).
+
+    Examples
+    --------
+    The January 2026 ban on Japan (C6) with the graphite licensing (B2) as the past
+    episode (skipped here: the episode's ban study and the projection take seconds):
+
+    >>> scenario = ban_scenario("C6", "rare_earths", episode="B2")  # doctest: +SKIP
+    >>> scenario.headline["label"].startswith("SCENARIO (not an estimate)")  # doctest: +SKIP
+    True
+    >>> scenario.headline["verdict"]  # doctest: +SKIP
+    'supported'
     """
     event = get_event(event_id)
     ban = _event_date(event)

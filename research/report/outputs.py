@@ -185,7 +185,33 @@ def record_headline(label: str, estimate: float, conf_low: float | None = None,
 
 
 def record_result(result, **context) -> dict:
-    """Record an estimator Result's headline (see :class:`research.estimate.Result`)."""
+    """Record an estimator Result's headline (see :class:`research.estimate.Result`).
+
+    Inside a report run the record goes to the run's ``headline.json``, which the index
+    page shows; outside a run it is only returned.
+
+    Parameters
+    ----------
+    result : any Result (its ``headline`` and ``method`` are recorded).
+    **context : further fields to record, e.g. ``event_id="B2"``, ``basket="graphite"``.
+
+    Returns
+    -------
+    The record: label, estimate, interval, method and the context.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from research.estimate.result import Result, tidy_row
+    >>> row = tidy_row("post_minus_pre", -0.25, 0.1, n_obs=48, method="difference in means")
+    >>> result = Result(method=row["method"], table=pd.DataFrame([row]),
+    ...                 headline={"term": row["term"], "label": "post - pre, log points",
+    ...                           "estimate": -0.25, "conf_low": row["conf_low"],
+    ...                           "conf_high": row["conf_high"]})
+    >>> record = record_result(result, event_id="B2")
+    >>> record["label"], record["estimate"], record["event_id"]
+    ('post - pre, log points', -0.25, 'B2')
+    """
     h = result.headline
     extra = {}
     if hasattr(h, "record"):  # a typed Headline: keep its profile, verdict and reasons
