@@ -594,6 +594,19 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
         :class:`~research.errors.ConvergenceError` (a subclass) when IRLS or the
         demeaning does not converge, with the count, the criterion reached and the
         slowest fixed effect.
+
+    Examples
+    --------
+    A simulated panel where a measure cuts the flows of 4 of 12 destinations by 0.5 log
+    points from January 2019, with destination and month fixed effects absorbed:
+
+    >>> from research.simulate import simulate_ban_panel
+    >>> panel = simulate_ban_panel(n_units=12, n_treated=4, n_periods=24, event_index=12,
+    ...                            effect=-0.5, seed=1)
+    >>> panel["post"] = (panel["treated"] & (panel["period"] >= "2019-01-01")).astype(float)
+    >>> fit = ppml(panel, "flow ~ post | unit + period", cluster="unit")
+    >>> round(float(fit.tidy().loc[0, "estimate"]), 2)
+    -0.51
     """
     parsed = parse_formula(formula)
     cluster_cols = tuple(c.strip() for c in cluster.split("^")) if cluster else ()
