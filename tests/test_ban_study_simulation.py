@@ -10,8 +10,9 @@ definition in research.estimate.profile (mean of the log effects, then exp - 1):
 - persistence, k = 3..11: log 0.9 = -0.1054 log points (-10.0 %).
 
 The new design (:func:`research.estimate.ban_study.fit_profile`: destination x month,
-destination x series and series x calendar-month fixed effects, clustered by
-destination, t(G - 1) critical values) is compared with the old group design: the
+destination x series and series x calendar-month fixed effects; inference as the reports
+do it, the one-step cluster jackknife CV3 by destination with t on each aggregate's
+effective degrees of freedom) is compared with the old group design: the
 treated line summed with its product-group partner against other product groups at
 their own (other) destinations, with unit and month fixed effects only.
 """
@@ -55,8 +56,9 @@ def new_design_fit(panel: pd.DataFrame) -> dict[str, tuple[float, float, int]]:
     """Impact and persistence of the lines design: (log points, std error, clusters)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = fit_profile(lines_design(panel), "value_usd", level=LEVEL)
-    return {e.term: (e.estimate, e.std_error, fit.n_clusters) for e in fit.profile}
+        fit = fit_profile(lines_design(panel), "value_usd", level=LEVEL,
+                          variance="jackknife", df="effective")
+    return {e.term: (e.estimate, e.std_error, e.df) for e in fit.profile}
 
 
 def old_group_panel(panel: pd.DataFrame) -> pd.DataFrame:
@@ -105,7 +107,7 @@ def _draws(seeds, *, old: bool) -> pd.DataFrame:
         try:
             fit = new_design_fit(panel)
             for term in ("impact", "persistence"):
-                row[term], row[f"{term}_se"], row["clusters"] = fit[term]
+                row[term], row[f"{term}_se"], row[f"{term}_df"] = fit[term]
         except (EstimationError, np.linalg.LinAlgError) as error:
             row["error"] = f"new design: {type(error).__name__}: {error}"
         if old:
@@ -177,36 +179,46 @@ def test_new_design_recovers_the_path_and_the_old_group_design_is_biased():
     assert draws["old_impact"].mean() > (diluted + TRUE_IMPACT) / 2
 
 
-COVERAGE_GAP = (
-    "measured 0.895 (impact) and 0.879 (persistence) over seeds 0-999, no failed draw: the "
-    "destination-clustered s.e. is too small (mean s.e. / sd of estimates: 0.86 impact, "
-    "0.81 persistence) because PPML weights sit on the few largest destinations, so the "
-    "effective number of clusters is far below 36; coverage is 0.94 with equal-sized "
-    "destinations (size_sd=0.3), 0.93 with 100 destinations and 0.80 with the B2 data's "
-    "spread of destination sizes (size_sd=2.0), 200 draws each; not the zeros "
-    "(shipments=30: 0.885) nor the serial correlation (noise_rho=0: 0.905)")
+CV1_HISTORY = (
+    "With the CV1 sandwich and t(G - 1), as first built, the same 1,000 draws covered 0.895 "
+    "(impact) and 0.879 (persistence): PPML weights sit on the few largest destinations, "
+    "so the effective number of clusters is far below 36 (0.94 with equal-sized "
+    "destinations, 0.80 with the B2 data's spread of sizes, 200 draws each).")
+
+
+@pytest.fixture(scope="module")
+def coverage_draws():
+    # 1,000 draws with fixed seeds 0..999, fitted once for both coverage tests.
+    start = time.perf_counter()
+    draws = _failures(_draws(range(1000), old=False))
+    print(f"1,000 draws fitted in {time.perf_counter() - start:.0f} s")
+    return draws
+
+
+def _coverage(draws: pd.DataFrame, term: str, truth: float) -> float:
+    # the interval the report prints: estimate +/- t(df*) quantile x CV3 standard error
+    c = np.array([critical_value(LEVEL, df=df) for df in draws[f"{term}_df"]])
+    low = draws[term] - c * draws[f"{term}_se"]
+    high = draws[term] + c * draws[f"{term}_se"]
+    share = float(((low <= truth) & (truth <= high)).mean())
+    print(f"{term}: coverage {share:.3f} over {len(draws)} draws; sd of estimates "
+          f"{draws[term].std():.4f}, mean s.e. {draws[f'{term}_se'].mean():.4f}, median "
+          f"effective df {draws[f'{term}_df'].median():.1f}. {CV1_HISTORY}")
+    return share
+
+
+# The Monte-Carlo s.e. of a coverage share of 0.95 over 1,000 draws is
+# sqrt(0.95 * 0.05 / 1000) = 0.007, so the band [0.935, 0.965] is about +/- 2 of them.
+
+@pytest.mark.slow
+def test_coverage_of_the_impact_interval(coverage_draws):
+    assert 0.935 <= _coverage(coverage_draws, "impact", TRUE_IMPACT) <= 0.965
 
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="cluster-robust t(G-1) intervals under-cover: " + COVERAGE_GAP)
-def test_coverage_of_impact_and_persistence_intervals():
-    # 1,000 draws with fixed seeds 0..999; the interval is the one fit_profile reports:
-    # estimate +/- t(G - 1) quantile x clustered standard error. The Monte-Carlo s.e. of
-    # a coverage share of 0.95 over 1,000 draws is sqrt(0.95 * 0.05 / 1000) = 0.007, so
-    # the band [0.935, 0.965] is about +/- 2 of them. Strict xfail (see COVERAGE_GAP):
-    # once the interval is fixed this test passes and the marker must go.
-    start = time.perf_counter()
-    draws = _failures(_draws(range(1000), old=False))
-    elapsed = time.perf_counter() - start
-    c = np.array([critical_value(LEVEL, int(g)) for g in draws["clusters"]])
-    coverage = {}
-    for term, truth in (("impact", TRUE_IMPACT), ("persistence", TRUE_PERSISTENCE)):
-        low = draws[term] - c * draws[f"{term}_se"]
-        high = draws[term] + c * draws[f"{term}_se"]
-        coverage[term] = float(((low <= truth) & (truth <= high)).mean())
-    print(f"coverage over {len(draws)} draws (seeds 0-999) in {elapsed:.0f} s: {coverage}; "
-          f"sd of estimates {draws[['impact', 'persistence']].std().round(4).to_dict()}, "
-          f"mean s.e. {draws[['impact_se', 'persistence_se']].mean().round(4).to_dict()}")
-    for term, share in coverage.items():
-        assert 0.935 <= share <= 0.965, (term, share)
+                   reason="persistence covers 0.930 over seeds 0-999 with CV3 and effective "
+                          "degrees of freedom, 0.005 below the band (impact: 0.949); "
+                          + CV1_HISTORY)
+def test_coverage_of_the_persistence_interval(coverage_draws):
+    assert 0.935 <= _coverage(coverage_draws, "persistence", TRUE_PERSISTENCE) <= 0.965

@@ -108,7 +108,8 @@ from research.errors import (
 )
 from research.estimate.result import Result, tidy_row
 
-FEW_CLUSTERS = 30  # below this, cluster-robust SEs are known to be too small (Cameron & Miller 2015)
+FEW_CLUSTERS = 30
+MAX_BLOCK_REGRESSORS = 60  # keep each cluster's information block up to this many regressors  # below this, cluster-robust SEs are known to be too small (Cameron & Miller 2015)
 METHOD = "ppml"
 RELU_WEIGHT = 1e8  # weight of the y > 0 rows in the ReLU least squares (ppmlhdfe: eps^-1/2)
 COLLINEAR_TOL = 1e-6  # a regressor whose partialled-out norm is below this share is dropped
@@ -144,6 +145,11 @@ class PPMLResult(Result):
     iterations : IRLS iterations; ``deviance`` the Poisson deviance at the estimate.
     converged : always ``True`` for a returned result (otherwise ConvergenceError).
     sample : boolean Series on the index of ``data``: the rows used.
+    information : ``B = X~' diag(mu) X~``, the information of the partialled-out
+        regressors at the estimate (rows and columns named).
+    cluster_information : each cluster's part ``B_g`` of it, shape (G, k, k), when
+        clustered with at most ``MAX_BLOCK_REGRESSORS`` regressors (for effective degrees
+        of freedom, e.g. :func:`effective_df`), else ``None``.
     """
 
     formula: str = ""
@@ -164,6 +170,8 @@ class PPMLResult(Result):
     cluster: str | None = None
     pseudo_r2: float = float("nan")
     sample: pd.Series = field(default_factory=lambda: pd.Series(dtype=bool))
+    information: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cluster_information: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -733,6 +741,8 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
     else:
         n_clusters = 0
         vce_label = "heteroskedasticity-robust"
+    blocks = None
+    information = np.empty((0, 0))
     if k:
         score = x_tilde * (y - mu)[:, None]
         if cluster_codes is not None:
@@ -745,8 +755,12 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
             factor = n / (n - 1) if n > 1 else np.nan
         information = x_tilde.T @ (x_tilde * mu[:, None])
         bread = _inverse(information, estimated)
+        if cluster_codes is not None and k <= MAX_BLOCK_REGRESSORS:
+            blocks = _cluster_blocks(x_tilde, mu, cluster_codes, n_clusters)
         if vcov_type == "CV3" and cluster_codes is not None:
-            vcov = _jackknife_cv3(information, x_tilde, mu, score, cluster_codes, n_clusters)
+            if blocks is None:
+                blocks = _cluster_blocks(x_tilde, mu, cluster_codes, n_clusters)
+            vcov = _jackknife_cv3(information, blocks, score, cluster_codes, n_clusters)
             vce_label = (f"cluster jackknife CV3 by {cluster} ({n_clusters} clusters, "
                          "one-step)")
         else:
@@ -801,22 +815,76 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
                       iterations=fit["iterations"], deviance=fit["deviance"],
                       converged=True, dropped_collinear=list(dropped), n_missing=n_missing,
                       fixed_effects=tuple(fe_names), cluster=cluster,
-                      pseudo_r2=_pseudo_r2(y, mu), sample=pd.Series(sample, index=data.index))
+                      pseudo_r2=_pseudo_r2(y, mu), sample=pd.Series(sample, index=data.index),
+                      information=pd.DataFrame(information, index=estimated,
+                                               columns=estimated),
+                      cluster_information=blocks)
 
 
-def _jackknife_cv3(information: np.ndarray, x_tilde: np.ndarray, mu: np.ndarray,
-                   score: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
-    """One-step cluster jackknife: ``(G - 1) / G * sum_g d_g d_g'`` with
-    ``d_g = (B - B_g)^{-1} s_g`` (see :func:`ppml`, ``vcov="CV3"``)."""
+def _cluster_blocks(x_tilde: np.ndarray, mu: np.ndarray, codes: np.ndarray,
+                    n_clusters: int) -> np.ndarray:
+    """Each cluster's part ``B_g = X~_g' diag(mu_g) X~_g`` of the information, (G, k, k)."""
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(n_clusters + 1))
-    k = information.shape[0]
-    total = np.zeros((k, k))
+    k = x_tilde.shape[1]
+    blocks = np.zeros((n_clusters, k, k))
     for g in range(n_clusters):
         rows = order[bounds[g]:bounds[g + 1]]
         xg = x_tilde[rows]
-        b_g = xg.T @ (xg * mu[rows, None])
-        s_g = score[rows].sum(axis=0)
+        blocks[g] = xg.T @ (xg * mu[rows, None])
+    return blocks
+
+
+def effective_df(information: np.ndarray, blocks: np.ndarray, weights: np.ndarray) -> float:
+    """Effective degrees of freedom of a linear combination ``w'b`` with clustered errors.
+
+    Under the Poisson reference model (variance equal to the mean, independent
+    clusters) cluster ``g`` contributes ``a_g = w' B^{-1} B_g B^{-1} w`` to the variance
+    of ``w'b``. The Satterthwaite approximation of a weighted sum of ``G`` chi-squares
+    gives ``(sum a_g)^2 / sum a_g^2`` degrees of freedom: ``G`` for equal clusters, fewer
+    when a few clusters carry the weight (the design-based effective degrees of freedom of
+    Imbens and Kolesár 2016, and the effective number of clusters of Carter, Schnepel
+    and Steigerwald 2017).
+
+    Parameters
+    ----------
+    information : ``B``, (k, k).
+    blocks : ``B_g``, (G, k, k).
+    weights : ``w``, (k,).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    Four equal clusters give 4 degrees of freedom; one cluster holding nearly all the
+    information gives about 1.
+
+    >>> import numpy as np
+    >>> blocks = np.ones((4, 1, 1))
+    >>> round(effective_df(blocks.sum(axis=0), blocks, np.ones(1)), 6)
+    4.0
+    >>> blocks = np.array([[[97.0]], [[1.0]], [[1.0]], [[1.0]]])
+    >>> round(effective_df(blocks.sum(axis=0), blocks, np.ones(1)), 3)
+    1.062
+    """
+    direction = np.linalg.solve(information, weights)
+    contributions = np.einsum("i,gij,j->g", direction, blocks, direction)
+    total = contributions.sum()
+    return float(total**2 / np.sum(contributions**2)) if total > 0 else float("nan")
+
+
+def _jackknife_cv3(information: np.ndarray, blocks: np.ndarray, score: np.ndarray,
+                   codes: np.ndarray, n_clusters: int) -> np.ndarray:
+    """One-step cluster jackknife: ``(G - 1) / G * sum_g d_g d_g'`` with
+    ``d_g = (B - B_g)^{-1} s_g`` (see :func:`ppml`, ``vcov="CV3"``)."""
+    k = information.shape[0]
+    sums = np.zeros((n_clusters, k))
+    np.add.at(sums, codes, score)
+    total = np.zeros((k, k))
+    for g in range(n_clusters):
+        b_g, s_g = blocks[g], sums[g]
         try:
             d_g = np.linalg.solve(information - b_g, s_g)
         except np.linalg.LinAlgError as error:

@@ -62,6 +62,7 @@ class Effect:
     pct_high: float
     p_value: float
     missing: tuple[int, ...] = ()
+    df: float | None = None
 
     def record(self) -> dict:
         """A JSON-ready dict (numbers rounded to 6 decimals)."""
@@ -69,7 +70,8 @@ class Effect:
                 "estimate": _round(self.estimate), "std_error": _round(self.std_error),
                 "pct": _round(self.pct), "pct_low": _round(self.pct_low),
                 "pct_high": _round(self.pct_high), "p_value": _round(self.p_value),
-                "missing": list(self.missing)}
+                "missing": list(self.missing),
+                "df": None if self.df is None else _round(self.df)}
 
 
 def _round(value: float) -> float | None:
@@ -77,8 +79,12 @@ def _round(value: float) -> float | None:
     return round(value, 6) if np.isfinite(value) else None
 
 
-def critical_value(level: float = 0.95, n_clusters: int | None = None) -> float:
-    """Two-sided critical value: Student t with ``G - 1`` df when clustered, else normal."""
+def critical_value(level: float = 0.95, n_clusters: int | None = None,
+                   df: float | None = None) -> float:
+    """Two-sided critical value: Student t with ``df`` degrees of freedom when given, else
+    with ``G - 1`` when clustered, else normal."""
+    if df is not None and np.isfinite(df) and df > 0:
+        return float(stats.t.ppf(0.5 + level / 2, df))
     if n_clusters and n_clusters > 1:
         return float(stats.t.ppf(0.5 + level / 2, n_clusters - 1))
     return float(stats.norm.ppf(0.5 + level / 2))
@@ -86,7 +92,7 @@ def critical_value(level: float = 0.95, n_clusters: int | None = None) -> float:
 
 def aggregate(coef: pd.Series, vcov: pd.DataFrame, periods: list[int] | tuple[int, ...],
               term: str, label: str, *, level: float = 0.95,
-              n_clusters: int | None = None) -> Effect | None:
+              n_clusters: int | None = None, df_of=None) -> Effect | None:
     """Mean of the event-time coefficients ``coef[k]`` over ``periods`` (delta method).
 
     Parameters
@@ -97,6 +103,9 @@ def aggregate(coef: pd.Series, vcov: pd.DataFrame, periods: list[int] | tuple[in
     term, label : names of the aggregate.
     level : confidence level.
     n_clusters : clusters of ``vcov`` (t reference with ``G - 1`` df), or ``None``.
+    df_of : optional function of the event times averaged and their weights returning
+        the degrees of freedom of the t reference (e.g. effective degrees of freedom);
+        overrides ``G - 1``.
 
     Returns
     -------
@@ -121,29 +130,33 @@ def aggregate(coef: pd.Series, vcov: pd.DataFrame, periods: list[int] | tuple[in
     estimate = float(weights @ coef[chosen].to_numpy(dtype=float))
     variance = float(weights @ vcov.loc[chosen, chosen].to_numpy(dtype=float) @ weights)
     std_error = float(np.sqrt(max(variance, 0.0)))
-    c = critical_value(level, n_clusters)
+    df = df_of(chosen, weights) if df_of is not None else None
+    if df is None or not np.isfinite(df) or df <= 0:
+        df = n_clusters - 1 if n_clusters and n_clusters > 1 else None
+    c = critical_value(level, df=df)
     if std_error > 0:
         statistic = abs(estimate) / std_error
-        p_value = float(2 * (stats.t.sf(statistic, n_clusters - 1) if n_clusters
-                             and n_clusters > 1 else stats.norm.sf(statistic)))
+        p_value = float(2 * (stats.t.sf(statistic, df) if df else stats.norm.sf(statistic)))
     else:
         p_value = float("nan")
     return Effect(term=term, label=label, periods=tuple(int(k) for k in chosen),
                   estimate=estimate, std_error=std_error, pct=100 * float(np.expm1(estimate)),
                   pct_low=100 * float(np.expm1(estimate - c * std_error)),
                   pct_high=100 * float(np.expm1(estimate + c * std_error)), p_value=p_value,
-                  missing=tuple(int(k) for k in periods if k not in chosen))
+                  missing=tuple(int(k) for k in periods if k not in chosen),
+                  df=float(df) if df else None)
 
 
 def event_profile(coef: pd.Series, vcov: pd.DataFrame, anticipation: int, *,
-                  level: float = 0.95, n_clusters: int | None = None) -> tuple[Effect, ...]:
+                  level: float = 0.95, n_clusters: int | None = None,
+                  df_of=None) -> tuple[Effect, ...]:
     """Anticipation (if any), impact, persistence and cumulative effects of an event study.
 
     Parameters
     ----------
     coef, vcov : log-point coefficients and covariance indexed by integer event time.
     anticipation : months from announcement to effect (``k = -anticipation .. -1``).
-    level, n_clusters : see :func:`aggregate`.
+    level, n_clusters, df_of : see :func:`aggregate`.
 
     Returns
     -------
@@ -160,7 +173,8 @@ def event_profile(coef: pd.Series, vcov: pd.DataFrame, anticipation: int, *,
                "persistence, months 4-12"),
               ("cumulative", list(range(-anticipation, PERSISTENCE[1] + 1)),
                "cumulative net effect, anticipation plus months 1-12")]
-    effects = (aggregate(coef, vcov, periods, term, label, level=level, n_clusters=n_clusters)
+    effects = (aggregate(coef, vcov, periods, term, label, level=level, n_clusters=n_clusters,
+                         df_of=df_of)
                for term, periods, label in spans)
     return tuple(e for e in effects if e is not None)
 
