@@ -73,6 +73,13 @@ METHODS: dict[str, Reference] = {
         "Ferman, B. and Pinto, C. (2019). Inference in differences-in-differences with few "
         "treated groups and heteroskedasticity. Review of Economics and Statistics, "
         "101(3), 452–467."),
+    "effective_df": Reference(
+        "Effective degrees of freedom with unequal clusters",
+        "Imbens, G. W. and Kolesár, M. (2016). Robust standard errors in small samples: "
+        "some practical advice. Review of Economics and Statistics, 98(4), 701–712. "
+        "Carter, A. V., Schnepel, K. T. and Steigerwald, D. G. (2017). Asymptotic behavior "
+        "of a t-test robust to cluster heterogeneity. Review of Economics and Statistics, "
+        "99(4), 698–709."),
     "sarima": Reference(
         "Seasonal ARIMA projection and intervention analysis",
         "Box, G. E. P., Jenkins, G. M., Reinsel, G. C. and Ljung, G. M. (2015). Time "
@@ -81,12 +88,12 @@ METHODS: dict[str, Reference] = {
 
 # notebook file (in the notebooks folder) -> the method keys its report cites
 NOTEBOOK_METHODS: dict[str, tuple[str, ...]] = {
-    "ban_impact.ipynb": ("ppml", "hdfe", "event_study", "cluster_jackknife", "wild_bootstrap",
-                         "wild_bootstrap_few_treated", "ferman_pinto", "rambachan_roth",
-                         "callaway_santanna", "synthetic_control", "sarima"),
+    "ban_impact.ipynb": ("ppml", "hdfe", "event_study", "cluster_jackknife", "effective_df",
+                         "wild_bootstrap", "wild_bootstrap_few_treated", "ferman_pinto",
+                         "rambachan_roth", "synthetic_control", "sarima"),
     "gravity.ipynb": ("ppml", "hdfe"),
     "scenario.ipynb": ("sarima", "ppml", "hdfe", "event_study", "cluster_jackknife",
-                       "rambachan_roth"),
+                       "effective_df", "rambachan_roth"),
     "defense_spending.ipynb": (),
     "trade_overview.ipynb": (),
     "japan_exposure.ipynb": (),
