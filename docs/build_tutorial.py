@@ -1,7 +1,12 @@
 """Write ``notebooks/tutorial.ipynb`` from the cells below (run: python docs/build_tutorial.py).
 
 The notebook is kept without outputs; ``tests/test_tutorial.py`` executes it with
-papermill and the docs render it as it is (no execution).
+papermill. The docs show it **with its outputs**: ``python docs/build_tutorial.py
+--executed`` runs it (papermill, offline, on the bundled data) and writes the executed
+copy ``docs/tutorial.ipynb``, which mkdocs-jupyter renders without executing anything
+(so ``make docs`` stays fast, offline and free of kernel output). Rerun it whenever the
+cells or the package change what the tutorial prints; ``tests/test_docs.py`` fails when
+the executed copy's cells differ from the ones below.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 TARGET = Path(__file__).resolve().parent.parent / "notebooks" / "tutorial.ipynb"
+EXECUTED = Path(__file__).resolve().parent / "tutorial.ipynb"
 
 CELLS: list[tuple[str, str]] = [
     ("md", """\
@@ -363,5 +369,58 @@ def main(target: Path = TARGET) -> Path:
     return target
 
 
+def executed(target: Path = EXECUTED) -> Path:
+    """Run the tutorial and write the executed copy the docs show.
+
+    It runs in a temporary folder with ``user_dir="my_files"``, so the printed paths are
+    relative; the machine's paths left in warnings and messages (the package folder, the
+    temporary folders) are replaced by short names.
+    """
+    import os
+    import re
+    import tempfile
+
+    import papermill
+
+    repo = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="research-tutorial-") as folder:
+        source = Path(folder) / "tutorial.ipynb"
+        source.write_text(nbformat.writes(build()) + "\n", encoding="utf-8")
+        env_user = os.environ.pop("RESEARCH_USER_DIR", None)  # the bundled data only
+        try:
+            notebook = papermill.execute_notebook(
+                str(source), None, parameters={"user_dir": "my_files"}, cwd=folder,
+                kernel_name="python3", progress_bar=False)
+        finally:
+            if env_user is not None:
+                os.environ["RESEARCH_USER_DIR"] = env_user
+        paths = [(str(Path(folder).resolve()) + os.sep, ""), (str(repo) + os.sep, ""),
+                 (tempfile.gettempdir() + os.sep, "")]
+        temporary = re.compile(r"research-(broken|user)-[A-Za-z0-9_]+")
+
+        def scrub(text: str) -> str:
+            for old, new in paths:
+                text = text.replace(old, new)
+            return temporary.sub(r"research-\1-folder", text)
+
+        for cell in notebook.cells:
+            cell.metadata.pop("papermill", None)
+            cell.metadata.pop("execution", None)
+            for output in cell.get("outputs", []):
+                if "text" in output:
+                    output["text"] = scrub(output["text"])
+                for kind, value in output.get("data", {}).items():
+                    if kind.startswith("text/") and isinstance(value, str):
+                        output["data"][kind] = scrub(value)
+        notebook.metadata.pop("papermill", None)
+    if target.is_symlink():
+        target.unlink()
+    target.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    return target
+
+
 if __name__ == "__main__":
-    print(main(Path(sys.argv[1]) if len(sys.argv) > 1 else TARGET))
+    if sys.argv[1:2] == ["--executed"]:
+        print(executed(Path(sys.argv[2]) if len(sys.argv) > 2 else EXECUTED))
+    else:
+        print(main(Path(sys.argv[1]) if len(sys.argv) > 1 else TARGET))

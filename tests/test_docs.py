@@ -94,6 +94,29 @@ def test_citation_cff() -> None:
     assert citation["license"] == project["license"]
 
 
+def test_docs_tutorial_is_the_executed_notebook() -> None:
+    """docs/tutorial.ipynb is the tutorial run by ``python docs/build_tutorial.py
+    --executed``: the builder's cells, with outputs and no machine paths."""
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location(
+        "build_tutorial", config.REPO_ROOT / "docs" / "build_tutorial.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    shown = nbformat.read(config.REPO_ROOT / "docs" / "tutorial.ipynb", as_version=4)
+    cells = [c for c in shown.cells  # papermill's cell shows the run's user_dir
+             if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert [c.source for c in cells] == [c.source for c in builder.build().cells], \
+        "docs/tutorial.ipynb is stale: run python docs/build_tutorial.py --executed"
+    code = [c for c in shown.cells if c.cell_type == "code"]
+    assert sum(bool(c.get("outputs")) for c in code) >= len(code) - 3  # imports print nothing
+    text = nbformat.writes(shown)
+    assert "Traceback" not in text and str(config.REPO_ROOT) not in text
+    assert "34 bundled events; 36 with yours" in text and "image/png" in text
+
+
 @pytest.mark.slow
 def test_docs_build_strict(tmp_path: Path) -> None:
     site = tmp_path / "site"
