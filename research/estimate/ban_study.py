@@ -751,7 +751,7 @@ def rambachan_roth_breakdown(effect: Effect, delta: float, n_clusters: int | Non
     zero. This simplified version treats ``delta`` as known (the full method also
     accounts for its sampling error), so it overstates robustness a little.
     """
-    c = critical_value(level, n_clusters)
+    c = critical_value(level, n_clusters, df=effect.df)
     margin = abs(effect.estimate) - c * effect.std_error
     if margin <= 0:
         return 0.0
