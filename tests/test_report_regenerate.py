@@ -174,6 +174,8 @@ def _fake_run(project, spec, **changes):
     folder = project / "reports" / spec.name
     (folder / "tables").mkdir(parents=True)
     (folder / "tables" / "row.csv").write_text("event_id,basket\nB1,gallium\n")
+    for page in (f"{spec.name}.html", f"{spec.name}.ipynb"):  # the page the index links
+        (folder / page).write_text("{}")
     events = project / "data/reference/events.parquet"
     manifest = {
         "manifest_version": MANIFEST_VERSION, "name": spec.name, "title": spec.title,
@@ -181,7 +183,8 @@ def _fake_run(project, spec, **changes):
         "notebook_content_sha256": notebook_content_sha256(project / "notebooks/ev.ipynb"),
         "inputs": {"reference/events.parquet": sha256_file(events)},
         "package_version": research.__version__, "status": "succeeded", "error": None,
-        "outputs": ["tables/row.csv"], **{k: None for k in TIME_FIELDS}, **changes}
+        "outputs": [f"{spec.name}.html", f"{spec.name}.ipynb", "tables/row.csv"],
+        **{k: None for k in TIME_FIELDS}, **changes}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return manifest
 
