@@ -319,8 +319,69 @@ def _jobs(jobs: int) -> int:
     return jobs or min(4, os.cpu_count() or 1)
 
 
-@report_app.command("run")
+def parameter_value(text: str):
+    """A ``-p NAME VALUE`` value as papermill reads it: a number, ``True``/``False``/
+    ``None``, a list or table in Python or JSON syntax, else the text itself."""
+    import ast
+
+    lowered = text.strip()
+    if lowered in ("true", "false", "null"):
+        return {"true": True, "false": False, "null": None}[lowered]
+    try:
+        return ast.literal_eval(lowered)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def adhoc_spec(notebook: str, parameters: list[tuple[str, str]] | None,
+               name: str | None = None):
+    """One ad-hoc run of ``notebook`` with ``-p NAME VALUE`` parameters.
+
+    The run is named ``--name`` or, by default, the notebook's stem followed by a short
+    hash of its parameters, so different parameters never overwrite each other's report.
+    """
+    import hashlib
+    import json
+
+    from research.report.runner import RunSpec
+
+    values = {}
+    for key, raw in parameters or []:
+        if key in values:
+            raise ResearchError(f"parameter {key!r} is given twice (-p {key} ...)")
+        values[key] = parameter_value(raw)
+    stem = Path(notebook).stem
+    if name is None:
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str)
+                                .encode()).hexdigest()[:8]
+        name = f"{stem}-{digest}"
+    notebook = notebook if notebook.endswith(".ipynb") else f"{notebook}.ipynb"
+    return RunSpec(name, Path(notebook).name if Path(notebook).parent == Path("notebooks")
+                   else notebook, values, f"{stem} (ad hoc): " + ", ".join(
+                       f"{k} = {v!r}" for k, v in values.items()))
+
+
+def _pairs(args: list[str]) -> list[tuple[str, str]]:
+    """``-p NAME VALUE`` (or ``--parameter NAME VALUE``) pairs from the extra arguments."""
+    pairs, rest = [], list(args)
+    while rest:
+        flag = rest.pop(0)
+        if flag not in ("-p", "--parameter") or len(rest) < 2:
+            raise ResearchError(f"unexpected argument {flag!r}: give parameters as "
+                                "-p NAME VALUE")
+        pairs.append((rest.pop(0), rest.pop(0)))
+    return pairs
+
+
+@report_app.command("run", context_settings={"allow_extra_args": True,
+                                             "ignore_unknown_options": True})
 def report_run(
+    ctx: typer.Context,
+    notebook: str = typer.Argument(None, help="run this one notebook ad hoc (e.g. "
+                                              "ban_impact) instead of the grid, with "
+                                              "-p NAME VALUE for each parameter"),
+    name: str = typer.Option(None, help="run name of the ad-hoc run (default: notebook "
+                                        "stem and a hash of the parameters)"),
     grid: Path = GRID_OPTION,
     only: list[str] = typer.Option(None, help="run only these run names"),
     jobs: int = JOBS_OPTION,
@@ -328,11 +389,22 @@ def report_run(
     out: Path = REPORTS_OPTION,
     wait: float = WAIT_OPTION,
 ) -> None:
-    """Execute every notebook run of the grid and rebuild reports/index.html."""
+    """Execute every notebook run of the grid (or one NOTEBOOK with -p NAME VALUE ...) and
+    rebuild reports/index.html."""
     from research.report.runner import run_all
 
     try:
-        specs = _select(grid, only)
+        parameter = _pairs(ctx.args)
+        if notebook:
+            if only:
+                raise ResearchError("--only selects runs of the grid; it does not go with "
+                                    "an ad-hoc NOTEBOOK")
+            specs = [adhoc_spec(notebook, parameter, name)]
+        elif parameter or name:
+            raise ResearchError("-p and --name need a NOTEBOOK: research report run "
+                                "NOTEBOOK -p NAME VALUE")
+        else:
+            specs = _select(grid, only)
     except ResearchError as error:
         _fail(error)
     _run_reports(lambda j, s, done: run_all(specs, reports_dir=out, jobs=j, on_done=done,
