@@ -171,6 +171,14 @@ def test_ci_workflow_example_runs_the_update() -> None:
     assert workflow[True]["schedule"] == [{"cron": "0 6 1 * *"}]
     readme = (config.REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert "examples/ci/update-reports.yml" in readme and "research update" in readme
+    # the publish job puts the update job's reports/ (index plus pages) on GitHub Pages
+    publish = workflow["jobs"]["publish"]
+    assert publish["needs"] == "update"
+    uses = [step.get("uses", "") for step in publish["steps"]]
+    assert uses[0].startswith("actions/download-artifact")
+    assert any(u.startswith("actions/upload-pages-artifact") for u in uses)
+    assert uses[-1].startswith("actions/deploy-pages")
+    assert publish["steps"][1]["with"]["path"] == "reports/"
 
 
 # The documented pull of issue 3 (README "The bundled data"): China -> JPN, KOR, USA, DEU,
