@@ -282,8 +282,10 @@ def _run_reports(run, count: int, jobs: int, scheduler: str | None, out: Path | 
     console.print(f"index: {index}")
     for manifest in failed:
         error = manifest.get("error") or {}
-        console.print(f"[red]{manifest['name']} failed[/] at cell {error.get('cell_index')}: "
-                      f"{error.get('ename')}: {error.get('evalue')}")
+        from research.report.index import failure_place
+
+        console.print(f"[red]{manifest['name']} failed[/] {failure_place(error)}: "
+                      f"{error.get('ename')}: {escape(str(error.get('evalue')))}")
     if failed:
         raise typer.Exit(code=1)
 

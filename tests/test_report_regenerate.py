@@ -169,10 +169,10 @@ def test_only_changed_runs_rerun_and_outputs_are_deterministic(project, monkeypa
             assert again[key] == before[key], key
 
 
-def _fake_run(project, spec, **changes):
+def _fake_run(project, spec, replace: bool = False, **changes):
     """A manifest as the runner writes it for ``spec``, with the outputs on disk."""
     folder = project / "reports" / spec.name
-    (folder / "tables").mkdir(parents=True)
+    (folder / "tables").mkdir(parents=True, exist_ok=replace)
     (folder / "tables" / "row.csv").write_text("event_id,basket\nB1,gallium\n")
     for page in (f"{spec.name}.html", f"{spec.name}.ipynb"):  # the page the index links
         (folder / page).write_text("{}")
@@ -223,6 +223,10 @@ def test_failed_and_old_runs_always_rerun(project):
     error = {"cell_index": 2, "ename": "ValueError", "evalue": "boom"}
     _fake_run(project, spec, status="failed", error=error)
     assert plan([spec], reports)[0].reasons == ("last run failed (cell 2: ValueError)",)
+    early = {"cell_index": None, "ename": "ParameterError", "evalue": "unknown parameter"}
+    _fake_run(project, spec, status="failed", error=early, replace=True)
+    assert plan([spec], reports)[0].reasons == (
+        "last run failed (before the notebook ran: ParameterError)",)
     (reports / "ev/manifest.json").write_text(json.dumps({"name": "ev", "status": "succeeded",
                                                           "inputs": {"data/x.parquet": "0"}}))
     assert plan([spec], reports)[0].reasons == (

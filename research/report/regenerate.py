@@ -23,7 +23,7 @@ import research
 from research import config
 from research.errors import DataNotFoundError, ParameterError
 from research.files import sha256_file
-from research.report.index import corrupt_manifest, load_manifest
+from research.report.index import corrupt_manifest, failure_place, load_manifest
 from research.report.lock import reports_lock
 from research.report.outputs import USER_FILES_INPUT, user_files_sha256
 from research.report.runner import (
@@ -99,11 +99,11 @@ def stale_reasons(spec: RunSpec, manifest: dict | None, *, reports_dir: Path | N
         return ["manifest written by an older runner (no record of the files read)"]
     if manifest.get("status") != "succeeded":
         error = manifest.get("error") or {}
-        return [f"last run failed (cell {error.get('cell_index')}: {error.get('ename')})"]
+        return [f"last run failed ({failure_place(error)}: {error.get('ename')})"]
     failure = manifest.get("last_failure")
     if failure:  # the last good report is kept, but the latest rerun failed: try again
         failure = failure if isinstance(failure, dict) else {}
-        return [f"last rerun failed (cell {failure.get('cell_index')}: "
+        return [f"last rerun failed ({failure_place(failure)}: "
                 f"{failure.get('ename')}); the report shown is the last good one"]
     reports_dir = Path(reports_dir or config.reports_dir())
     notebooks_dir = Path(notebooks_dir or config.notebooks_dir())
