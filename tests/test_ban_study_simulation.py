@@ -11,8 +11,10 @@ definition in research.estimate.profile (mean of the log effects, then exp - 1):
 
 The new design (:func:`research.estimate.ban_study.fit_profile`: destination x month,
 destination x series and series x calendar-month fixed effects; inference as the reports
-do it, the one-step cluster jackknife CV3 by destination with t on each aggregate's
-effective degrees of freedom) is compared with the old group design: the
+do it above 40 destinations, the one-step cluster jackknife CV3 by destination with t on
+each aggregate's effective degrees of freedom; up to 40 the reports refit the exact
+jackknife, which the one step tracks within a few percent here, see
+``test_one_step_jackknife_tracks_the_refits``) is compared with the old group design: the
 treated line summed with its product-group partner against other product groups at
 their own (other) destinations, with unit and month fixed effects only.
 """
@@ -57,7 +59,7 @@ def new_design_fit(panel: pd.DataFrame) -> dict[str, tuple[float, float, int]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = fit_profile(lines_design(panel), "value_usd", level=LEVEL,
-                          variance="jackknife", df="effective")
+                          variance="jackknife1", df="effective")
     return {e.term: (e.estimate, e.std_error, e.df) for e in fit.profile}
 
 
@@ -222,3 +224,20 @@ def test_coverage_of_the_impact_interval(coverage_draws):
                           + CV1_HISTORY)
 def test_coverage_of_the_persistence_interval(coverage_draws):
     assert 0.935 <= _coverage(coverage_draws, "persistence", TRUE_PERSISTENCE) <= 0.965
+
+
+@pytest.mark.slow
+def test_one_step_jackknife_tracks_the_refits():
+    # The coverage draws use the engine's one-step CV3 (one fit per draw); the reports
+    # refit the design without each destination (36 fits). On this DGP the two standard
+    # errors of the impact and persistence agree within 10% (measured 1.03 and 0.99 on
+    # average over 8 draws).
+    for seed in (0, 1):
+        design = lines_design(simulate_ban_lines_panel(seed))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exact = fit_profile(design, "value_usd", variance="jackknife")
+            one_step = fit_profile(design, "value_usd", variance="jackknife1")
+        for term in ("impact", "persistence"):
+            ratio = exact.effect(term).std_error / one_step.effect(term).std_error
+            assert 0.9 < ratio < 1.1, (seed, term, ratio)
