@@ -1282,7 +1282,9 @@ def sensitivity_table(design: BanStudyDesign, outcome: str = "value_usd",
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    pretrend_p = pretrend_check(variant, outcome)[0].p_value
+                    pretrend_p = pretrend_check(variant, outcome, variance=(
+                        "jackknife" if len(variant.destinations) <= JACKKNIFE_REFITS
+                        else "cluster"))[0].p_value
             except (EstimationError, ParameterError, np.linalg.LinAlgError):
                 pretrend_p = np.nan
             row = {"comparison": name, "caveat": caveat,
