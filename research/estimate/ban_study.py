@@ -1309,7 +1309,8 @@ def treated_flow(design: BanStudyDesign, outcome: str = "value_usd") -> pd.Serie
     return series
 
 
-def other_estimators(design: BanStudyDesign, outcome: str = "value_usd") -> dict:
+def other_estimators(design: BanStudyDesign, outcome: str = "value_usd",
+                     flows: pd.DataFrame | None = None) -> dict:
     """Interrupted time series and synthetic control of the design's treated flow.
 
     They estimate other things than the event study (the treated flow against its own
@@ -1324,11 +1325,25 @@ def other_estimators(design: BanStudyDesign, outcome: str = "value_usd") -> dict
         reason = "; ".join(design.problems) or "no monthly panel"
         return {"interrupted time series": reason, "synthetic control": reason}
     flow = treated_flow(design, outcome)
+    # the ITS fits its seasonal model on the treated flow's whole history up to the end
+    # of the window (the window's 24 pre-months are too few for a seasonal SARIMA)
+    history = monthly_series(flows)
+    end = design.effective + pd.DateOffset(months=design.window[1])
+    column = "series" if design.kind == "lines" else "partner_iso3"
+    chosen = design.treated if design.kind == "lines" else tuple(
+        sorted(set(design.panel.loc[design.panel["treated"], "partner_iso3"])))
+    history = history[history[column].isin(chosen)
+                      & history["partner_iso3"].isin(design.destinations)
+                      & history["series"].isin(design.panel["series"].unique())
+                      & (history["period"] <= end)]
+    long_flow = (history.groupby("period")[outcome].sum(min_count=1).asfreq("MS")
+                 .fillna(0.0))
+    long_flow.attrs["unit"] = flow.attrs.get("unit", "")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out["interrupted time series"] = interrupted_time_series(
-                flow, design.effective, anticipation=design.anticipation)
+                long_flow, design.effective, anticipation=design.anticipation)
     except (EstimationError, ParameterError, ValueError, np.linalg.LinAlgError) as error:
         out["interrupted time series"] = str(error)
     skipped = design.effective - pd.DateOffset(months=design.anticipation)
@@ -1369,6 +1384,15 @@ def side_by_side(result: BanStudyResult, others: dict) -> pd.DataFrame:
     for name, other in others.items():
         if isinstance(other, str):
             rows.append({"method": name, "estimates": f"not run: {other}"})
+            continue
+        shortfall = getattr(other, "shortfall", None)
+        if isinstance(shortfall, dict) and "pct" in shortfall:  # ITS: % of counterfactual
+            rows.append({"method": name,
+                         "estimates": f"post-period shortfall over {shortfall['months']} "
+                                      "months, % of the flow's own SARIMA forecast",
+                         "effect_pct": shortfall["pct"], "conf_low": shortfall["pct_low"],
+                         "conf_high": shortfall["pct_high"],
+                         "p_value": shortfall.get("p_value")})
             continue
         h = other.headline
         rows.append({"method": name, "estimates": h.get("label", ""),
