@@ -179,13 +179,17 @@ def test_verdict_rule():
     pre_bad = study.Check("pre-trend", "pass", "x", p_value=0.001)
     # preconditions first
     assert study.verdict(["no post-period"], [ok], None, None)[0] == "not identified"
-    # a rejected pre-trend is fragile only when the Rambachan-Roth breakdown is below 1
+    # the Rambachan-Roth breakdown value decides, whatever the (low-power) pre-test says:
+    # below 1 is fragile, rejected or not; a rejection with M >= 1 is only a caution
     assert study.verdict([], [pre_bad, ok], 0.5, None)[0] == "fragile"
     assert study.verdict([], [pre_bad, ok], 2.0, None)[0] == "supported"
+    quiet = study.Check("pre-trend", "pass", "x", p_value=0.4)
+    assert study.verdict([], [quiet, ok], 0.9, None)[0] == "fragile"
+    assert "little power" in study.verdict([], [quiet, ok], 0.9, None)[1][0]
     # Bonferroni: with two informative p-value checks, p = 0.03 passes (level 0.025)
     ri = study.Check("randomization inference", "pass", "x", p_value=0.01)
     pre = study.Check("pre-trend", "pass", "x", p_value=0.03)
-    assert study.verdict([], [pre, ri], 0.5, None)[0] == "supported"
+    assert study.verdict([], [pre, ri], 1.5, None)[0] == "supported"
     assert study.verdict([], [study.Check("leave one destination out", "fail", "flip")],
                          None, None)[0] == "fragile"
 

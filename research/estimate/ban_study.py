@@ -746,8 +746,9 @@ def pretrend_check(design: BanStudyDesign, outcome: str = "value_usd",
 
     Fits the design on the comparison rows and the treated pre-period only, with one
     coefficient for each of the last ``months`` months before the anticipation window
-    (the earlier pre-period is the reference), and tests them jointly (Wald, F with
-    ``(q, G - 1)`` degrees of freedom), with the same covariance as the headline
+    (the earlier pre-period is the reference), and tests them jointly (a Wald test with
+    Hotelling's T-squared reference, F with ``(q, G - q)`` degrees of freedom, in the
+    lines design), with the same covariance as the headline
     (``variance="jackknife"``: exact leave-one-destination-out CV3). Returns the check
     and the largest absolute pre-period coefficient (for the Rambachan-Roth bound).
     """
@@ -778,16 +779,22 @@ def pretrend_check(design: BanStudyDesign, outcome: str = "value_usd",
         values = np.vstack(deviations)
         v = (len(values) - 1) / len(values) * values.T @ values
     wald = float(b @ np.linalg.pinv(v) @ b)
-    if design.kind == "lines" and g > q + 1:
-        p_value = float(stats.f.sf(wald / q, q, g - 1))
-        test = f"F({q}, {g - 1})"
+    if design.kind == "lines" and g > q:
+        # Hotelling's T-squared reference for a cluster-robust Wald test of q restrictions
+        # with G clusters: W (G - q) / (q (G - 1)) ~ F(q, G - q) (Pustejovsky and Tipton
+        # 2018, J. Business & Economic Statistics 36(4)); F(q, G - 1) over-rejects when G
+        # is small.
+        statistic = wald * (g - q) / (q * (g - 1))
+        p_value = float(stats.f.sf(statistic, q, g - q))
+        test = f"Hotelling F({q}, {g - q})"
     else:
+        statistic = wald
         p_value = float(stats.chi2.sf(wald, q))
         test = f"chi2({q})"
     delta = float(np.max(np.abs(b))) if q else 0.0
     detail = (f"the {q} months before the anticipation window against the earlier "
               f"pre-period, treated rows after them left out: {test} = "
-              f"{wald / q if test.startswith('F') else wald:.2f}, p = {p_value:.3f}; "
+              f"{statistic:.2f}, p = {p_value:.3f}; "
               f"largest deviation {100 * np.expm1(delta):+.0f}% (|{delta:.2f}| log points)")
     return Check("pre-trend", "pass", detail, p_value), {"delta": delta, "p_value": p_value}
 
@@ -1029,9 +1036,11 @@ VERDICT_RULE = (
     "fragile when any valid check fails, else supported. The p-value checks (pre-trend "
     "and randomization inference, each only where valid) are held to a Bonferroni level "
     "of 0.05 / m for m such checks, so that running several 5% tests does not flag valid "
-    "designs by chance; a rejected pre-trend fails only when the Rambachan-Roth breakdown "
-    "value is below 1 (post-period violations as large as the largest pre-period "
-    "deviation would overturn the impact). Randomization inference and the cluster "
+    "designs by chance. Because pre-trend tests have little power, the pre-trend check "
+    "fails when the Rambachan-Roth breakdown value is below 1 (post-period violations as "
+    "large as the largest pre-period deviation would overturn the impact), whatever the "
+    "test says; a rejected test with a breakdown value of 1 or more is a caution. "
+    "Randomization inference and the cluster "
     "jackknife (CV3) fail when they cannot reject while the cluster-robust impact interval "
     "excludes zero. The wild cluster bootstrap of the log-linear model is shown but does "
     "not enter the verdict (it drops zero months). Value against "
@@ -1050,11 +1059,19 @@ def verdict(problems: list[str] | tuple[str, ...], checks: list[Check],
     reasons = []
     for check in checks:
         if check.name == "pre-trend" and check.p_value is not None \
-                and check.p_value < level:
-            if breakdown is None or breakdown < 1:
+                and check.status != "not run":
+            rejected = check.p_value < level
+            if breakdown is not None and breakdown < 1:
+                reasons.append(
+                    f"the Rambachan-Roth breakdown value {breakdown:.2f} is below 1: "
+                    "post-period departures from parallel trends as large as the largest "
+                    "pre-period deviation would overturn the impact ("
+                    + (f"and the pre-trend test rejects, p = {check.p_value:.3f}" if rejected
+                       else f"the pre-trend test does not reject, p = {check.p_value:.3f}, "
+                            "but it has little power here") + ")")
+            elif rejected and breakdown is None:
                 reasons.append(f"pre-trend rejected at the Bonferroni level {level:.3f} "
-                               f"(p = {check.p_value:.3f}) and the Rambachan-Roth breakdown "
-                               f"value {breakdown or 0:.2f} is below 1")
+                               f"(p = {check.p_value:.3f})")
         elif check.name in ("randomization inference", "cluster jackknife (CV3)") \
                 and check.status == "pass" \
                 and check.p_value is not None and check.p_value > level and impact \
@@ -1078,6 +1095,11 @@ def verdict(problems: list[str] | tuple[str, ...], checks: list[Check],
                 "deviation (Rambachan-Roth relative magnitudes)"
                 for c in checks if c.status == "caution" and c.p_value is not None
                 and breakdown is not None]
+    if breakdown is not None and any(c.name == "pre-trend" and c.status == "pass"
+                                     for c in checks):
+        cautions.append(f"the impact survives post-period departures from parallel trends up "
+                        f"to {breakdown:.1f} times the largest pre-period deviation "
+                        "(Rambachan-Roth relative magnitudes)")
     return "supported", (text, *cautions)
 
 
@@ -1159,8 +1181,10 @@ def ban_study(event_id: str, basket: str, *, outcome: str = "value_usd",
                                                  main.n_clusters if design.kind == "lines"
                                                  else None, level)
             status = "pass"
-            if pre["p_value"] < 1 - level:  # rejected at 5%: the bound decides
-                status = "caution" if breakdown >= 1 else "fail"
+            if breakdown < 1:  # the pre-test has low power: the bound decides
+                status = "fail"
+            elif pre["p_value"] < 1 - level:
+                status = "caution"
             pre_check = replace(pre_check, status=status, detail=pre_check.detail
                                 + f"; Rambachan-Roth breakdown value for the impact "
                                   f"M = {breakdown:.2f}")
