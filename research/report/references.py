@@ -80,6 +80,11 @@ METHODS: dict[str, Reference] = {
         "Carter, A. V., Schnepel, K. T. and Steigerwald, D. G. (2017). Asymptotic behavior "
         "of a t-test robust to cluster heterogeneity. Review of Economics and Statistics, "
         "99(4), 698–709."),
+    "hotelling": Reference(
+        "Small-sample cluster-robust Wald tests",
+        "Pustejovsky, J. E. and Tipton, E. (2018). Small-sample methods for cluster-robust "
+        "variance estimation and hypothesis testing in fixed effects models. Journal of "
+        "Business & Economic Statistics, 36(4), 672–683."),
     "sarima": Reference(
         "Seasonal ARIMA projection and intervention analysis",
         "Box, G. E. P., Jenkins, G. M., Reinsel, G. C. and Ljung, G. M. (2015). Time "
@@ -90,7 +95,7 @@ METHODS: dict[str, Reference] = {
 NOTEBOOK_METHODS: dict[str, tuple[str, ...]] = {
     "ban_impact.ipynb": ("ppml", "hdfe", "event_study", "cluster_jackknife", "effective_df",
                          "wild_bootstrap", "wild_bootstrap_few_treated", "ferman_pinto",
-                         "rambachan_roth", "synthetic_control", "sarima"),
+                         "rambachan_roth", "hotelling", "synthetic_control", "sarima"),
     "gravity.ipynb": ("ppml", "hdfe"),
     "scenario.ipynb": ("sarima", "ppml", "hdfe", "event_study", "cluster_jackknife",
                        "effective_df", "rambachan_roth"),
