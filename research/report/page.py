@@ -32,7 +32,10 @@ PAGE_CELLS = ("report-diagnostics", "report-references", "report-footer")
 # no output box scrolls (a printed scroll bar hides rows), long words break, and the
 # A4 print shrinks table text.
 PAGE_CSS = """
-.jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-OutputArea-output pre { overflow: visible; }
+.jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown,
+.jp-OutputArea-output pre { overflow: visible !important; }
+.jp-RenderedMarkdown p, .jp-RenderedMarkdown li, .jp-RenderedMarkdown code,
+.jp-RenderedMarkdown blockquote, .jp-RenderedMarkdown a { overflow-wrap: anywhere; }
 .jp-RenderedHTMLCommon table { table-layout: auto; max-width: 100%; }
 .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th {
   white-space: normal; overflow-wrap: anywhere; max-width: none; }
