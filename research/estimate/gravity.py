@@ -108,8 +108,9 @@ from research.errors import (
 )
 from research.estimate.result import Result, tidy_row
 
-FEW_CLUSTERS = 30
-MAX_BLOCK_REGRESSORS = 60  # keep each cluster's information block up to this many regressors  # below this, cluster-robust SEs are known to be too small (Cameron & Miller 2015)
+FEW_CLUSTERS = 30  # below this, cluster-robust SEs are known to be too small (Cameron & Miller 2015)
+MAX_BLOCK_REGRESSORS = 60  # keep each cluster's information block up to this many regressors
+MAX_BLOCK_CLUSTERS = 5_000  # ... and clusters (effective degrees of freedom need few clusters)
 METHOD = "ppml"
 RELU_WEIGHT = 1e8  # weight of the y > 0 rows in the ReLU least squares (ppmlhdfe: eps^-1/2)
 COLLINEAR_TOL = 1e-6  # a regressor whose partialled-out norm is below this share is dropped
@@ -148,8 +149,9 @@ class PPMLResult(Result):
     information : ``B = X~' diag(mu) X~``, the information of the partialled-out
         regressors at the estimate (rows and columns named).
     cluster_information : each cluster's part ``B_g`` of it, shape (G, k, k), when
-        clustered with at most ``MAX_BLOCK_REGRESSORS`` regressors (for effective degrees
-        of freedom, e.g. :func:`effective_df`), else ``None``.
+        clustered with at most ``MAX_BLOCK_REGRESSORS`` regressors and
+        ``MAX_BLOCK_CLUSTERS`` clusters (for effective degrees of freedom, e.g.
+        :func:`effective_df`), else ``None``.
     """
 
     formula: str = ""
@@ -755,7 +757,8 @@ def ppml(data: pd.DataFrame, formula: str = "y ~ x1 + x2 | fe1 + fe2 + fe3", *,
             factor = n / (n - 1) if n > 1 else np.nan
         information = x_tilde.T @ (x_tilde * mu[:, None])
         bread = _inverse(information, estimated)
-        if cluster_codes is not None and k <= MAX_BLOCK_REGRESSORS:
+        if cluster_codes is not None and k <= MAX_BLOCK_REGRESSORS \
+                and n_clusters <= MAX_BLOCK_CLUSTERS:
             blocks = _cluster_blocks(x_tilde, mu, cluster_codes, n_clusters)
         if vcov_type == "CV3" and cluster_codes is not None:
             if blocks is None:
