@@ -10,19 +10,25 @@ class ResearchError(Exception):
     """Base class of every error this package raises on purpose."""
 
 
+def _located(source: str, message: str, kind: str, field: str | None, value: object,
+             row: object) -> str:
+    """``source: row R: <kind> 'F': value V: message``, leaving out what is not known."""
+    parts = [str(source)]
+    if row is not None:
+        parts.append(f"row {row}")
+    if field is not None:
+        parts.append(f"{kind} {field!r}")
+    if value is not None:
+        parts.append(f"value {value!r}")
+    return f"{': '.join(parts)}: {message}"
+
+
 class SourceFormatError(ResearchError):
     """A source file does not have the layout or content its loader expects."""
 
     def __init__(self, source: str, message: str, *, field: str | None = None,
                  value: object = None, row: object = None) -> None:
-        parts = [str(source)]
-        if row is not None:
-            parts.append(f"row {row}")
-        if field is not None:
-            parts.append(f"field {field!r}")
-        if value is not None:
-            parts.append(f"value {value!r}")
-        super().__init__(f"{': '.join(parts)}: {message}")
+        super().__init__(_located(source, message, "field", field, value, row))
         self.source, self.field, self.value, self.row = source, field, value, row
 
 
@@ -168,12 +174,5 @@ class PanelError(ParameterError):
 
     def __init__(self, source: str, message: str, *, field: str | None = None,
                  value: object = None, row: object = None) -> None:
-        parts = [str(source)]
-        if row is not None:
-            parts.append(f"row {row}")
-        if field is not None:
-            parts.append(f"column {field!r}")
-        if value is not None:
-            parts.append(f"value {value!r}")
-        super().__init__(f"{': '.join(parts)}: {message}")
+        super().__init__(_located(source, message, "column", field, value, row))
         self.source, self.field, self.value, self.row = source, field, value, row

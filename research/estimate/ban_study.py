@@ -170,6 +170,7 @@ class ProfileFit:
     notes: tuple[str, ...] = ()
     variance: str = "cluster"
     month_df: pd.Series | None = None  # t degrees of freedom by event month, if effective
+    refits: dict | None = None  # destination -> ProfileFit without it (exact jackknife)
 
     def critical_values(self, level: float = LEVEL) -> np.ndarray:
         """Two-sided t critical values of the event-month coefficients."""
@@ -333,11 +334,14 @@ def event_dates(event: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp]:
     return pd.Timestamp(effective), pd.Timestamp(announced)
 
 
-def _months_between(early: pd.Timestamp, late: pd.Timestamp) -> int:
+def months_between(early: pd.Timestamp, late: pd.Timestamp) -> int:
+    """Whole calendar months from ``early`` to ``late`` (negative when ``late`` is earlier)."""
     return (late.year - early.year) * 12 + late.month - early.month
 
 
-def _split(value) -> list[str]:
+def split_field(value) -> list[str]:
+    """A registry field as a list: ``"a;b"`` (or a list) to ``["a", "b"]``, missing to
+    ``[]``."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return []
     if isinstance(value, (list, tuple)):
@@ -379,11 +383,11 @@ def _touching(event_id: str, start: pd.Timestamp, end: pd.Timestamp
         if pd.isna(date) or not start <= date <= end:
             continue
         series: set[str] = set()
-        for basket in _split(other["basket"]):
+        for basket in split_field(other["basket"]):
             if basket in basket_reference.basket_names() and basket != "dual_use_catalogue":
                 series |= _basket_series(basket)
         if series:
-            found.append((str(other["event_id"]), _split(other["targets"]),
+            found.append((str(other["event_id"]), split_field(other["targets"]),
                           pd.Timestamp(date), series))
     return found
 
@@ -432,7 +436,7 @@ def ban_study_design(event_id: str, basket: str, *, comparisons: list[str] | str
     event = get_event(event_id)
     effective, announced = event_dates(event)
     if anticipation == "auto":
-        anticipation = max(_months_between(announced, effective), 0)
+        anticipation = max(months_between(announced, effective), 0)
     if not isinstance(anticipation, (int, np.integer)) or anticipation < 0:
         raise ParameterError(f"anticipation={anticipation!r} must be 'auto' or a "
                              "non-negative number of months")
@@ -442,7 +446,7 @@ def ban_study_design(event_id: str, basket: str, *, comparisons: list[str] | str
                              f"({anticipation} months) and include month 0")
     if effective < MONTHLY_START:
         return _annual_design(event, basket, effective, announced, int(anticipation), window)
-    targets = [t for t in _split(event["targets"]) if t != "ALL"]
+    targets = [t for t in split_field(event["targets"]) if t != "ALL"]
     series = monthly_series(flows)
     codes = basket_reference.basket_codes(basket)
     lines = [c for c in codes if c in set(series.loc[series["level"] == "hs6", "series"])]
@@ -472,7 +476,7 @@ def ban_study_design(event_id: str, basket: str, *, comparisons: list[str] | str
         notes.append(f"The window asks for months to {end:%Y-%m}; the data end in "
                      f"{last:%Y-%m}.")
         end = last
-    post_months = _months_between(effective, end) + 1 if end >= effective else 0
+    post_months = months_between(effective, end) + 1 if end >= effective else 0
     if post_months < MIN_POST_MONTHS:
         problems.append(f"no post-period: {max(post_months, 0)} month(s) after "
                         f"{effective:%Y-%m} in the data (the impact needs "
@@ -483,7 +487,7 @@ def ban_study_design(event_id: str, basket: str, *, comparisons: list[str] | str
     kind = "lines" if not targets else "destinations"
     base = dict(event_id=event_id, basket=basket, kind=kind, effective=effective,
                 announced=announced, anticipation=int(anticipation),
-                window=(low, _months_between(effective, end)))
+                window=(low, months_between(effective, end)))
     if not treated or not len(periods):
         return BanStudyDesign(panel=pd.DataFrame(), treated=treated, partly_treated=partly,
                               problems=tuple(problems), notes=tuple(notes), **base)
@@ -515,7 +519,7 @@ def ban_study_design(event_id: str, basket: str, *, comparisons: list[str] | str
 def _lines_panel(event, basket, inside, periods, treated, partly, comparisons, touching,
                  notes):
     own = set()
-    for name in _split(event["basket"]) + [basket]:
+    for name in split_field(event["basket"]) + [basket]:
         if name in basket_reference.basket_names() and name != "dual_use_catalogue":
             own |= _basket_series(name)
     candidates = sorted(set(inside["series"]) - set(treated))
@@ -596,7 +600,7 @@ def _annual_design(event, basket, effective, announced, anticipation, window):
     annual = datasets.load("china_exports_annual")
     annual = annual[(annual["freq"] == "A") & (annual["partner_iso3"] != "WLD")]
     codes = sorted(set(basket_reference.basket_codes(basket)) & set(annual["product"]))
-    targets = [t for t in _split(event["targets"]) if t != "ALL"]
+    targets = [t for t in split_field(event["targets"]) if t != "ALL"]
     panel = annual[annual["product"].isin(codes)].rename(columns={"product": "series"})
     panel = panel[["partner_iso3", "series", "period", "value_usd", "quantity"]].copy()
     panel["treated"] = panel["partner_iso3"].isin(targets)
@@ -679,8 +683,9 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
     coef = pd.Series([fit.coef[_term(k)] for k in estimated], index=estimated, dtype=float)
     vcov = fit.vcov.loc[[_term(k) for k in estimated], [_term(k) for k in estimated]]
     vcov = pd.DataFrame(vcov.to_numpy(dtype=float), index=estimated, columns=estimated)
+    refits = None
     if variance == "jackknife":
-        vcov = _refit_jackknife(design, outcome, data, coef, level)
+        vcov, refits = _refit_jackknife(design, outcome, data, coef, level)
     n_clusters = fit.n_clusters if design.kind == "lines" else 0
     df_of = None
     if df == "effective" and fit.cluster_information is not None:
@@ -701,7 +706,7 @@ def fit_profile(design: BanStudyDesign, outcome: str = "value_usd", *,
                                 if "cluster" not in str(w.message)))
     return ProfileFit(outcome=outcome, coef=coef, vcov=vcov, n_obs=fit.n_obs,
                       n_clusters=fit.n_clusters, profile=profile, notes=notes,
-                      variance=variance, month_df=month_df)
+                      variance=variance, month_df=month_df, refits=refits)
 
 
 VARIANCES = ("cluster", "jackknife", "jackknife1")
@@ -713,19 +718,32 @@ impact, 0.99 persistence over 8 draws); with a dominant destination, as in B2 (K
 carries 46% of the pre-period trade), the one step understates the exact jackknife."""
 
 
-def _refit_jackknife(design: BanStudyDesign, outcome: str, data: pd.DataFrame,
-                     coef: pd.Series, level: float) -> pd.DataFrame:
-    """Exact CV3 of the event-month coefficients: ``(G - 1) / G`` times the sum over
-    left-out destinations of ``(b_(g) - b)(b_(g) - b)'``. A refit that fails, or that
-    loses a coefficient (its destination alone identified it), raises: the jackknife
-    then has no finite answer."""
-    destinations = sorted(data["partner_iso3"].unique())
-    deviations = []
-    for destination in destinations:
+def _leave_one_destination_out(data: pd.DataFrame, refit) -> dict:
+    """``refit(data without destination d)`` for every destination ``d``, warnings off."""
+    results = {}
+    for destination in sorted(data["partner_iso3"].unique()):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            refit = fit_profile(design, outcome, level=level,
-                                panel=data[data["partner_iso3"] != destination])
+            results[destination] = refit(data[data["partner_iso3"] != destination])
+    return results
+
+
+def _cv3(deviations: list[np.ndarray]) -> np.ndarray:
+    """``(G - 1) / G * sum_g d_g d_g'`` over the leave-one-out deviations ``d_g``."""
+    values = np.vstack(deviations)
+    return (len(values) - 1) / len(values) * values.T @ values
+
+
+def _refit_jackknife(design: BanStudyDesign, outcome: str, data: pd.DataFrame,
+                     coef: pd.Series, level: float) -> tuple[pd.DataFrame, dict]:
+    """Exact CV3 of the event-month coefficients: ``(G - 1) / G`` times the sum over
+    left-out destinations of ``(b_(g) - b)(b_(g) - b)'``, and the refits themselves
+    (destination -> ProfileFit). A refit that loses a coefficient (its destination alone
+    identified it) raises: the jackknife then has no finite answer."""
+    refits = _leave_one_destination_out(
+        data, lambda subset: fit_profile(design, outcome, level=level, panel=subset))
+    deviations = []
+    for destination, refit in refits.items():
         missing = sorted(set(coef.index) - set(refit.coef.index))
         if missing:
             raise EstimationError(f"without destination {destination} the event month(s) "
@@ -733,10 +751,7 @@ def _refit_jackknife(design: BanStudyDesign, outcome: str, data: pd.DataFrame,
                                   "has no finite variance")
         deviations.append(refit.coef[coef.index].to_numpy(dtype=float)
                           - coef.to_numpy(dtype=float))
-    g = len(deviations)
-    values = np.vstack(deviations)
-    return pd.DataFrame((g - 1) / g * values.T @ values, index=coef.index,
-                        columns=coef.index)
+    return pd.DataFrame(_cv3(deviations), index=coef.index, columns=coef.index), refits
 
 
 def pretrend_check(design: BanStudyDesign, outcome: str = "value_usd",
@@ -768,16 +783,10 @@ def pretrend_check(design: BanStudyDesign, outcome: str = "value_usd",
     q = len(names)
     g = fit.n_clusters
     if variance == "jackknife":
-        deviations = []
-        for destination in sorted(data["partner_iso3"].unique()):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                refit = ppml(data[data["partner_iso3"] != destination], formula,
-                             cluster="partner_iso3")
-            if refit.coef[names].notna().all():
-                deviations.append(refit.coef[names].to_numpy(dtype=float) - b)
-        values = np.vstack(deviations)
-        v = (len(values) - 1) / len(values) * values.T @ values
+        refits = _leave_one_destination_out(
+            data, lambda subset: ppml(subset, formula, cluster="partner_iso3"))
+        v = _cv3([refit.coef[names].to_numpy(dtype=float) - b for refit in refits.values()
+                  if refit.coef[names].notna().all()])
     wald = float(b @ np.linalg.pinv(v) @ b)
     if design.kind == "lines" and g > q:
         # Hotelling's T-squared reference for a cluster-robust Wald test of q restrictions
@@ -895,10 +904,12 @@ def leave_one_out_check(design: BanStudyDesign, fit: ProfileFit, outcome: str,
     rows = []
     for destination in top:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                result = fit_profile(design, outcome,
-                                     panel=panel[panel["partner_iso3"] != destination])
+            result = (fit.refits or {}).get(destination)  # the jackknife's refit, if any
+            if result is None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = fit_profile(design, outcome,
+                                         panel=panel[panel["partner_iso3"] != destination])
             effect = _impact(result)
             rows.append({"left_out": destination,
                          "share_of_pre_trade": float(pre.loc[pre["partner_iso3"] == destination,
@@ -922,46 +933,6 @@ def leave_one_out_check(design: BanStudyDesign, fit: ProfileFit, outcome: str,
         return Check("leave one destination out", "fail",
                      detail + f"; without {', '.join(flips['left_out'])} the sign flips"), table
     return Check("leave one destination out", "pass", detail), table
-
-
-def jackknife_check(design: BanStudyDesign, fit: ProfileFit, outcome: str = "value_usd",
-                    level: float = LEVEL) -> Check:
-    """Cluster jackknife (CV3) inference on the PPML impact.
-
-    Refits the design leaving out each destination cluster in turn; the variance is
-    ``(G - 1) / G * sum_g (b_(g) - mean b_(.))**2`` and the test uses t(G - 1). With few
-    clusters CV3 is more reliable than the CV1 sandwich (MacKinnon, Nielsen and Webb
-    2023, "Cluster-robust inference: a guide to empirical practice", J. Econometrics
-    232(2)), and unlike the wild bootstrap of a linear model it keeps the zero months
-    and the PPML estimand.
-    """
-    actual = _impact(fit)
-    estimates = []
-    for destination in design.destinations:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                refit = fit_profile(design, outcome, panel=design.panel[
-                    design.panel["partner_iso3"] != destination])
-            effect = _impact(refit)
-            if effect is not None:
-                estimates.append(effect.estimate)
-        except (EstimationError, ParameterError, np.linalg.LinAlgError):
-            continue
-    g = len(estimates)
-    if actual is None or g < 3:
-        return Check("cluster jackknife (CV3)", "not run",
-                     f"{g} leave-one-cluster-out refits succeeded; 3 or more needed")
-    values = np.asarray(estimates)
-    se = float(np.sqrt((g - 1) / g * np.sum((values - values.mean()) ** 2)))
-    c = float(stats.t.ppf(0.5 + level / 2, g - 1))
-    p_value = float(2 * stats.t.sf(abs(actual.estimate) / se, g - 1)) if se > 0 else 0.0
-    low, high = (100 * float(np.expm1(actual.estimate + sign * c * se)) for sign in (-1, 1))
-    detail = (f"impact {actual.pct:.1f}% with the jackknife standard error {se:.3f} "
-              f"(cluster-robust {actual.std_error:.3f}) from {g} leave-one-destination-out "
-              f"refits: p = {p_value:.4f}, interval [{low:.1f}, {high:.1f}]% with "
-              f"t({g - 1})")
-    return Check("cluster jackknife (CV3)", "pass", detail, p_value)
 
 
 def wild_bootstrap_check(design: BanStudyDesign, outcome: str = "value_usd",
@@ -1040,8 +1011,7 @@ VERDICT_RULE = (
     "fails when the Rambachan-Roth breakdown value is below 1 (post-period violations as "
     "large as the largest pre-period deviation would overturn the impact), whatever the "
     "test says; a rejected test with a breakdown value of 1 or more is a caution. "
-    "Randomization inference and the cluster "
-    "jackknife (CV3) fail when they cannot reject while the cluster-robust impact interval "
+    "Randomization inference fails when it cannot reject while the impact interval "
     "excludes zero. The wild cluster bootstrap of the log-linear model is shown but does "
     "not enter the verdict (it drops zero months). Value against "
     "quantity fails on significant opposite signs; leaving one destination out fails "
@@ -1072,7 +1042,7 @@ def verdict(problems: list[str] | tuple[str, ...], checks: list[Check],
             elif rejected and breakdown is None:
                 reasons.append(f"pre-trend rejected at the Bonferroni level {level:.3f} "
                                f"(p = {check.p_value:.3f})")
-        elif check.name in ("randomization inference", "cluster jackknife (CV3)") \
+        elif check.name == "randomization inference" \
                 and check.status == "pass" \
                 and check.p_value is not None and check.p_value > level and impact \
                 and impact.pct_low * impact.pct_high > 0:
@@ -1080,7 +1050,7 @@ def verdict(problems: list[str] | tuple[str, ...], checks: list[Check],
                            f"{level:.3f} (p = {check.p_value:.3f}) though the cluster-robust "
                            "interval excludes zero")
         elif check.status == "fail" and check.name not in (
-                "pre-trend", "randomization inference", "cluster jackknife (CV3)"):
+                "pre-trend", "randomization inference"):
             reasons.append(f"{check.name}: {check.detail}")
     if reasons:
         return "fragile", tuple(reasons)
@@ -1194,8 +1164,6 @@ def ban_study(event_id: str, basket: str, *, outcome: str = "value_usd",
         place, placebo_table, interval = placebo_check(design, main, outcome, level)
         checks.append(place)
         if design.kind == "lines":
-            if variance == "cluster":
-                checks.append(jackknife_check(design, main, outcome, level))
             checks.append(wild_bootstrap_check(design, outcome, level))
         else:
             checks.append(Check("wild cluster bootstrap", "not run",

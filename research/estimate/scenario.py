@@ -100,6 +100,9 @@ from research.estimate.ban_study import (
     TOUCHING_TYPES,
     BanStudyResult,
     ban_study,
+    event_dates,
+    months_between,
+    split_field,
 )
 from research.estimate.its import flow_series
 from research.estimate.result import Headline
@@ -319,22 +322,6 @@ class ScenarioResult:
 
 # ---------------------------------------------------------------------------- episodes
 
-def _split(value) -> list[str]:
-    return [v for v in str(value).split(";") if v] if isinstance(value, str) else []
-
-
-def _event_date(event: pd.Series) -> pd.Timestamp:
-    """The effective date, else the announcement (as :mod:`research.estimate.ban_study`)."""
-    date = event["effective"] if pd.notna(event["effective"]) else event["announced"]
-    if pd.isna(date):
-        raise ParameterError(f"event {event['event_id']} has no effective or announced date")
-    return pd.Timestamp(date)
-
-
-def _months_between(early: pd.Timestamp, late: pd.Timestamp) -> int:
-    return (late.year - early.year) * 12 + late.month - early.month
-
-
 def _data_codes() -> tuple[pd.Timestamp, set[str], set[str]]:
     """End of the monthly data, HS6 lines with monthly destination data, annual lines."""
     monthly = datasets.load("china_exports_monthly")
@@ -345,7 +332,7 @@ def _data_codes() -> tuple[pd.Timestamp, set[str], set[str]]:
 
 def _data_baskets(event: pd.Series, codes: set[str]) -> list[str]:
     """The event's baskets with at least one HS6 line in ``codes``, in registry order."""
-    return [b for b in _split(event["basket"])
+    return [b for b in split_field(event["basket"])
             if b in basket_reference.basket_names() and b != "dual_use_catalogue"
             and set(basket_reference.basket_codes(b)) & codes]
 
@@ -354,15 +341,15 @@ def _episode_problem(event: pd.Series, monthly_end: pd.Timestamp, monthly_lines:
                      annual_codes: set[str]) -> str | None:
     """Why a registry event cannot be borrowed as an episode at all, or None if its ban
     study can run (its verdict may still be *not identified*)."""
-    baskets = _split(event["basket"])
+    baskets = split_field(event["basket"])
     if not baskets:
         return "names no product basket"
     try:
-        date = _event_date(event)
+        date = event_dates(event)[0]
     except ParameterError:
         return "has no date"
     if date >= MONTHLY_START:
-        post = _months_between(date, monthly_end) + 1
+        post = months_between(date, monthly_end) + 1
         if post < MIN_POST_MONTHS:
             return (f"took effect {date:%Y-%m}; the bundled monthly data end "
                     f"{monthly_end:%Y-%m}: {max(post, 0)} post-event month(s), fewer than "
@@ -371,7 +358,7 @@ def _episode_problem(event: pd.Series, monthly_end: pd.Timestamp, monthly_lines:
             return (f"none of its baskets {baskets} has an HS6 line with monthly "
                     "destination data")
         return None
-    targets = _split(event["targets"])
+    targets = split_field(event["targets"])
     if not targets or targets == ["ALL"]:
         return ("hits every destination before the monthly data start: the annual data have "
                 "no untreated destination to compare with")
@@ -398,7 +385,7 @@ def published_basket(episode: str) -> str:
     lines in the data its design uses (B2: graphite, B1: gallium, A2: rare_earths)."""
     event = get_event(episode)
     _, lines, annual = _data_codes()
-    allowed = _data_baskets(event, lines if _event_date(event) >= MONTHLY_START else annual)
+    allowed = _data_baskets(event, lines if event_dates(event)[0] >= MONTHLY_START else annual)
     if not allowed:
         raise EstimationError(f"episode {episode} has no basket with trade data")
     return allowed[0]
@@ -406,7 +393,7 @@ def published_basket(episode: str) -> str:
 
 def _episode_basket(event: pd.Series, basket: str | None) -> str:
     _, lines, annual = _data_codes()
-    allowed = _data_baskets(event, lines if _event_date(event) >= MONTHLY_START else annual)
+    allowed = _data_baskets(event, lines if event_dates(event)[0] >= MONTHLY_START else annual)
     if basket is None:
         return allowed[0]
     if basket not in allowed:
@@ -580,7 +567,7 @@ def target_series(event_id: str, basket: str, outcome: str = "value_usd",
                              f"{allowed}")
     event = get_event(event_id)
     if partner is None:
-        targets = _split(event["targets"])
+        targets = split_field(event["targets"])
         if targets == ["ALL"]:
             partner = "WLD"
         elif len(targets) == 1:
@@ -613,7 +600,7 @@ def measures_between(start: pd.Timestamp, end: pd.Timestamp, partner: str, group
         date = row["effective"] if pd.notna(row["effective"]) else row["announced"]
         if pd.isna(date) or not start < date <= end:
             continue
-        if set(_split(row["basket"])) & _related(group) or partner in _split(row["targets"]):
+        if set(split_field(row["basket"])) & _related(group) or partner in split_field(row["targets"]):
             found.append(f"{row['event_id']} ({pd.Timestamp(date):%Y-%m-%d}, "
                          f"{row['event_type']})")
     return found
@@ -637,15 +624,15 @@ def measure_scope(event_id: str, partner: str, group: str, horizon: int = 12
     True
     """
     event = get_event(event_id)
-    date = _event_date(event)
+    date = event_dates(event)[0]
     end = date + pd.DateOffset(months=int(horizon))
     events = load_events().set_index("event_id")
     on_flow = [m.split(" ")[0] for m in measures_between(date, end, partner, group,
                                                          exclude=event_id,
                                                          types=TOUCHING_TYPES)]
     broader = [e for e in on_flow if events.loc[e, "event_type"] in BROADER_TYPES
-               and set(_split(events.loc[e, "basket"])) & _related(group)]
-    described = [f"{e} ({_event_date(events.loc[e].rename(e)):%Y-%m-%d}, "
+               and set(split_field(events.loc[e, "basket"])) & _related(group)]
+    described = [f"{e} ({event_dates(events.loc[e].rename(e))[0]:%Y-%m-%d}, "
                  f"{events.loc[e, 'event_type']}: {events.loc[e, 'products']})"
                  for e in on_flow]
     ids = ", ".join(broader)
@@ -814,7 +801,7 @@ def apply_profile(series: pd.Series, ban: pd.Timestamp | str, profile: Profile |
     offset = float(y.mean())  # centred as in research.estimate.its (keeps the fit stable)
     fit = _fit(y - offset, order, seasonal_order)
     end = ban + pd.DateOffset(months=int(horizon) - 1)
-    steps = _months_between(last, end)
+    steps = months_between(last, end)
     periods = pd.date_range(last + pd.DateOffset(months=1), periods=steps, freq="MS")
     forecast = fit.get_forecast(steps=steps)
     mean = np.asarray(forecast.predicted_mean, dtype=float) + offset
@@ -995,7 +982,7 @@ def ban_scenario(event_id: str = "C6", basket: str = "rare_earths", episode: str
     'supported'
     """
     event = get_event(event_id)
-    ban = _event_date(event)
+    ban = event_dates(event)[0]
     series = target_series(event_id, basket, outcome, partner, flows)
     partner_code, group = series.name.split(" to ")[1], series.name.split(" to ")[0]
     study, differences = episode_study(episode, episode_basket, outcome, horizon)

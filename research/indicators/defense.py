@@ -31,6 +31,17 @@ def _choose(value: str, allowed: Iterable[str], name: str) -> str:
     return value
 
 
+def _iso3_codes(countries) -> list[str]:
+    """ISO3 codes of ``countries`` (codes or names); an unknown one is a ParameterError."""
+    wanted = []
+    for country in countries:
+        code = to_iso3(country)
+        if code is None:
+            raise ParameterError(f"unknown country {country!r}")
+        wanted.append(code)
+    return wanted
+
+
 def _measure(milex: pd.DataFrame, measure: str) -> pd.DataFrame:
     rows = milex[milex["measure"] == measure]
     if rows.empty:
@@ -100,12 +111,7 @@ def real_growth_table(milex: pd.DataFrame, countries: Iterable[str], first_year:
     """
     if first_year > last_year:
         raise ParameterError(f"first_year={first_year} is after last_year={last_year}")
-    wanted = []
-    for country in countries:
-        code = to_iso3(country)
-        if code is None:
-            raise ParameterError(f"unknown country {country!r}")
-        wanted.append(code)
+    wanted = _iso3_codes(countries)
     growth = real_growth(milex[milex["iso3"].isin(wanted)], base)
     markers = _measure(milex, base)[["iso3", "year", "missing_marker"]]
     growth = growth.merge(markers, on=["iso3", "year"], how="left")
@@ -335,12 +341,7 @@ def compare_countries(milex: pd.DataFrame, countries: Iterable[str],
     the chosen countries that year; missing where the value is NaN).
     """
     _choose(measure, MEASURES, "measure")
-    wanted = []
-    for country in countries:
-        code = to_iso3(country)
-        if code is None:
-            raise ParameterError(f"unknown country {country!r}")
-        wanted.append(code)
+    wanted = _iso3_codes(countries)
     rows = _measure(milex, measure)
     absent = sorted(set(wanted) - set(rows["iso3"]))
     if absent:

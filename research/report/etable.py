@@ -86,7 +86,8 @@ BAN_FE_LABELS = {"partner_iso3": "destination", "period": "month", "series": "se
                  "cal": "calendar month"}
 """Names of the ban-study panel's columns in the fixed-effect rows (its periods are
 months)."""
-BAN_VARIANCE = {"cluster": "cluster-robust (CV1)", "jackknife": "cluster jackknife (CV3)"}
+BAN_VARIANCE = {"cluster": "cluster-robust (CV1)", "jackknife": "cluster jackknife (CV3)",
+                "jackknife1": "cluster jackknife (CV3, one step)"}
 ITS_TERMS = {"step": "Step (level shift)", "pulse": "Pulse (first month)",
              "ramp": "Ramp (per month since)"}
 
