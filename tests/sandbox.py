@@ -24,3 +24,32 @@ def snapshot(root: Path, *, outside: tuple[Path, ...] = ()) -> dict[str, str]:
         else:
             found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
+
+
+def add_bystanders(root: Path) -> Path:
+    """A bystander file and folder in ``root``, beside a command's input and output."""
+    (root / "bystander").mkdir()
+    (root / "bystander" / "notes.txt").write_text("someone else's file\n")
+    (root / "victim.txt").write_text("someone else's file\n")
+    return root
+
+
+def invoke(*args: object):
+    """The ``research`` command line with ``args``, in process."""
+    from typer.testing import CliRunner
+
+    from research import cli
+
+    return CliRunner().invoke(cli.app, [str(a) for a in args])
+
+
+def flat(text: str) -> str:
+    """``text`` on one line (the console wraps long lines)."""
+    return " ".join(text.split())
+
+
+def named_failure(result) -> None:
+    """Exit code 1, an 'error:' line, and no traceback (typer exits via SystemExit)."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "error:" in result.output and "Traceback" not in result.output

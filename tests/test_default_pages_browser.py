@@ -25,23 +25,14 @@ def default_reports(tmp_path_factory):
 
 @pytest.mark.slow
 def test_every_default_page_passes_the_publishing_checks(default_reports, tmp_path):
-    from test_index_browser import _browser_paths
+    from test_index_browser import a4_driver
     from test_report_page import _machine_paths
     from test_report_pdf import A4_POINTS, _media_boxes
 
-    chromium, driver_path = _browser_paths()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from research.report.pdf import headless_flags, html_to_pdf
+    from research.report.pdf import html_to_pdf
 
     root, names = default_reports
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium)
-    for flag in headless_flags(tmp_path / "profile"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=794,1123")  # A4 at 96 px per inch
-    driver = webdriver.Chrome(service=Service(str(driver_path)), options=options)
+    driver = a4_driver(tmp_path / "profile")
     problems = {}
     try:
         for name in names:

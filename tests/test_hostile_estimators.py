@@ -29,10 +29,8 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from sandbox import snapshot
-from typer.testing import CliRunner
+from sandbox import add_bystanders, flat, invoke, named_failure, snapshot
 
-from research import cli
 from research.errors import (
     EstimationError,
     PanelError,
@@ -58,29 +56,13 @@ from research.report.runner import RunSpec, run_all, run_one
 @pytest.fixture
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """tmp_path with a bystander file and folder beside the input and the output."""
-    (tmp_path / "bystander").mkdir()
-    (tmp_path / "bystander" / "notes.txt").write_text("someone else's file\n")
-    (tmp_path / "victim.txt").write_text("someone else's file\n")
+    add_bystanders(tmp_path)
     (tmp_path / "inputs").mkdir()
     monkeypatch.delenv("RESEARCH_USER_DIR", raising=False)
     monkeypatch.delenv("RESEARCH_LOCK_WAIT", raising=False)
     monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path
 
-
-def invoke(*args: object):
-    return CliRunner().invoke(cli.app, [str(a) for a in args])
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())  # the console wraps long lines
-
-
-def named_failure(result) -> None:
-    """Exit code 1, an 'error:' line, and no traceback (typer exits via SystemExit)."""
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "error:" in result.output and "Traceback" not in result.output
 
 
 # --- seed panels: clean tables each case damages in one place -------------------------------

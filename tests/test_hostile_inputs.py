@@ -28,10 +28,8 @@ from reader_seeds import (
     WORLDBANK,
     sipri_workbook,
 )
-from sandbox import snapshot
-from typer.testing import CliRunner
+from sandbox import add_bystanders, flat, invoke, named_failure, snapshot
 
-from research import cli
 from research.cache import cache_key, cached
 from research.errors import (
     CacheWarning,
@@ -46,27 +44,11 @@ from research.readers import read_file
 @pytest.fixture
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """tmp_path with a bystander file and folder beside the input and the output."""
-    (tmp_path / "bystander").mkdir()
-    (tmp_path / "bystander" / "notes.txt").write_text("someone else's file\n")
-    (tmp_path / "victim.txt").write_text("someone else's file\n")
+    add_bystanders(tmp_path)
     monkeypatch.delenv("RESEARCH_USER_DIR", raising=False)
     monkeypatch.setenv("RESEARCH_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path
 
-
-def invoke(*args: object):
-    return CliRunner().invoke(cli.app, [str(a) for a in args])
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())  # the console wraps long lines
-
-
-def named_failure(result) -> None:
-    """Exit code 1, an 'error:' line, and no traceback (typer exits via SystemExit)."""
-    assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "error:" in result.output and "Traceback" not in result.output
 
 
 def replaced(text: str, old: str, new: str) -> bytes:

@@ -35,6 +35,22 @@ def _browser_paths() -> tuple[Path, Path]:
     return chromium, driver
 
 
+def a4_driver(profile_dir):
+    """Headless Chromium (Selenium) at A4 width, 96 px per inch; the caller quits it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from research.report.pdf import headless_flags
+
+    chromium, driver_path = _browser_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chromium)  # never let Selenium Manager download one
+    for flag in headless_flags(profile_dir):
+        options.add_argument(flag)
+    options.add_argument("--window-size=794,1123")
+    return webdriver.Chrome(service=Service(str(driver_path)), options=options)
+
+
 
 
 # A small real report: the registry's events per year of announcement, the chosen

@@ -209,22 +209,13 @@ def test_a_run_page_has_no_machine_paths_no_nan_and_its_sections(noisy_report, c
 def test_the_page_and_its_pdf_fit_a4_in_chromium(noisy_report, tmp_path):
     """Chromium at A4 width: images drawn, no table wider than the page, no box that
     scrolls, no machine path or "nan" in the text; the PDF's pages are A4."""
-    from test_index_browser import _browser_paths
+    from test_index_browser import a4_driver
     from test_report_pdf import A4_POINTS, _media_boxes
 
-    chromium, driver_path = _browser_paths()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from research.report.pdf import headless_flags, html_to_pdf
+    from research.report.pdf import html_to_pdf
 
     root, folder = noisy_report
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium)
-    for flag in headless_flags(tmp_path / "profile"):
-        options.add_argument(flag)
-    options.add_argument("--window-size=794,1123")  # A4 at 96 px per inch
-    driver = webdriver.Chrome(service=Service(str(driver_path)), options=options)
+    driver = a4_driver(tmp_path / "profile")
     try:
         driver.get((folder / "noisy.html").as_uri())
         text = driver.execute_script("return document.body.innerText")
